@@ -1,0 +1,46 @@
+"""Helpers adapters share: the cache key of a converted dataset, packing into a store."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from harness.errors import SlrbenchError
+from harness.progress import bar
+from harness.store import LandmarkStore, StoreWriter, is_store
+
+
+def cache_key(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def file_fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def cached_store(path: Path, build: Callable[[Path], None]) -> LandmarkStore:
+    """Open the store at ``path``, building it first if it is not there (or is broken)."""
+    if is_store(path):
+        try:
+            return LandmarkStore.open(path)
+        except SlrbenchError:
+            pass  # a damaged cache is rebuilt rather than reported: it is ours, not the user's
+    build(path)
+    return LandmarkStore.open(path)
+
+
+def pack(path: Path, rows: list[dict], read: Callable[[dict], np.ndarray], vocab,
+         dataset: str, lacks=(), description: str = "packing landmarks") -> None:
+    """Read every row's clip with ``read`` and write them into one store at ``path``."""
+    with StoreWriter(path, vocab, dataset, lacks) as writer, bar(len(rows), description) as progress:
+        for row in rows:
+            writer.add(row, read(row))
+            progress.advance()
+
+
+def frame_rows(meta: pd.DataFrame) -> Iterable[dict]:
+    return meta.to_dict("records")

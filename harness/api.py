@@ -1,0 +1,21 @@
+"""The public API for plugins: import from here, nothing else in ``harness``.
+
+Model plugins need the specs, the clip containers, the landmark layout and the shared
+normalisation; the rest of the harness (tracking, metrics, reports) is not theirs to use.
+"""
+from harness.clips import (FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, PARTS, POSE,
+                           RIGHT_HAND, RIGHT_SHOULDER, ClipSet, ClipSetInfo, LabelAccessError,
+                           Unlabelled)
+from harness.config import config_from_dict, config_to_dict
+from harness.hookspecs import hookimpl
+from harness.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
+from harness.specs import DatasetRequest, DatasetSpec, ModelSpec, ProgressBar, RunContext, SignModel
+from harness.errors import BadConfig, BadLandmarks, SlrbenchError
+
+__all__ = [
+    "FACE", "LEFT_HAND", "LEFT_SHOULDER", "N_LANDMARKS", "PARTS", "POSE", "RIGHT_HAND",
+    "RIGHT_SHOULDER", "ClipSet", "ClipSetInfo", "LabelAccessError", "Unlabelled",
+    "config_from_dict", "config_to_dict", "hookimpl", "mirror_landmarks", "shoulder_frame",
+    "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
+    "RunContext", "SignModel", "BadConfig", "BadLandmarks", "SlrbenchError",
+]

@@ -1,0 +1,94 @@
+"""Typed dataclass configs: ``--set key=value`` overrides coerced to the field's type."""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Iterable
+
+from harness.errors import BadConfig
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def parse_set_options(items: Iterable[str]) -> dict[str, str]:
+    """``["lr=0.001", "stages=3"]`` -> ``{"lr": "0.001", "stages": "3"}``."""
+    parsed: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BadConfig(f"--set {item!r}: expected key=value, e.g. --set epochs=20")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if value.lower() in ("none", "null", ""):
+            return None
+        return _coerce(value, options[0], where)
+    if origin is typing.Literal:
+        allowed = typing.get_args(kind)
+        if value not in allowed:
+            raise BadConfig(f"{where}: {value!r} is not one of {', '.join(map(str, allowed))}")
+        return value
+    if origin in (tuple, list):
+        inner = typing.get_args(kind)
+        item_kind = inner[0] if inner else str
+        items = [_coerce(v.strip(), item_kind, where) for v in value.split(",") if v.strip()]
+        return tuple(items) if origin is tuple else items
+    try:
+        if kind is bool:
+            lowered = value.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(value)
+        if kind in (int, float, str):
+            return kind(value)
+    except ValueError:
+        raise BadConfig(f"{where}: {value!r} is not a valid {kind.__name__}") from None
+    return value
+
+
+def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
+    """Build ``config_cls`` from defaults plus ``values`` (strings are coerced)."""
+    if not dataclasses.is_dataclass(config_cls):
+        raise TypeError(f"{config_cls!r} is not a dataclass")
+    hints = typing.get_type_hints(config_cls)
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise BadConfig(f"{config_cls.__name__} has no option {', '.join(unknown)}; "
+                        f"options: {', '.join(sorted(names))}")
+    coerced = {k: _coerce(v, hints[k], f"--set {k}") for k, v in values.items()}
+    try:
+        return config_cls(**coerced)
+    except (TypeError, ValueError) as error:
+        raise BadConfig(f"{config_cls.__name__}: {error}") from None
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def field_names(config_cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(config_cls)}
+
+
+def describe(config_cls: type) -> list[tuple[str, str, Any]]:
+    """(name, type, default) for every option: what ``slrbench list --model`` prints."""
+    hints = typing.get_type_hints(config_cls)
+    rows = []
+    for f in dataclasses.fields(config_cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        kind = hints[f.name]
+        rows.append((f.name, getattr(kind, "__name__", str(kind)), default))
+    return rows

@@ -1,0 +1,54 @@
+"""Loading a dataset for a run: adapter -> vocabulary slice -> complete train/val/test split."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import registry
+from harness.clips import SPLITS, ClipSet
+from harness.errors import BadConfig, DatasetNotFound
+from harness.paths import cache_dir
+from harness.specs import DatasetRequest
+from harness.splits import SplitManifest, carve_validation
+
+
+def make_request(data_dir: Path | str | None = None, vocab: int | None = None,
+                 split_seed: int = 0, inputs: str = "landmarks", verbose: bool = False,
+                 options: dict | None = None) -> DatasetRequest:
+    return DatasetRequest(data_dir=Path(data_dir) if data_dir else None, vocab=vocab,
+                          split_seed=split_seed, cache_dir=cache_dir(), inputs=inputs,
+                          verbose=verbose, options=dict(options or {}))
+
+
+def slice_vocabulary(clips: ClipSet, vocab: int) -> ClipSet:
+    """Keep the first ``vocab`` classes (labels < vocab), as MS-ASL N does."""
+    if vocab < 1:
+        raise BadConfig(f"--vocab {vocab}: must be at least 1")
+    if vocab > len(clips.vocab):
+        raise BadConfig(f"--vocab {vocab} is larger than {clips.name}'s vocabulary of "
+                        f"{len(clips.vocab)} signs; use --vocab {len(clips.vocab)} or less")
+    kept = clips.subset(clips.labels < vocab)
+    kept.vocab = clips.vocab[:vocab]
+    return kept
+
+
+def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitManifest]:
+    spec = registry.dataset(dataset)
+    clips = spec.load(request)
+    if request.vocab is not None:
+        clips = slice_vocabulary(clips, request.vocab)
+    split = clips.meta["split"].astype(str)
+    if not (split == "val").any():
+        clips.meta["split"] = carve_validation(clips.meta, request.split_seed).to_numpy()
+        split = clips.meta["split"]
+    bad = sorted(set(split) - set(SPLITS))
+    if bad:
+        raise BadConfig(f"{dataset}: unknown split names {bad}; use train, val or test")
+    for name in SPLITS:
+        if not (split == name).any():
+            raise DatasetNotFound(f"{dataset}: the {name} split is empty (vocabulary "
+                                  f"{len(clips.vocab)}, {len(clips)} clips); use a larger "
+                                  "--vocab or more data")
+    manifest = SplitManifest.from_meta(dataset, clips.vocab, clips.meta,
+                                       clips.notes.get("protocol", "as given"))
+    return clips, manifest
+

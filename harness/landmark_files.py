@@ -1,0 +1,64 @@
+"""Reading single landmark files: Kaggle asl-signs parquet and ``.npy`` ``[T, 543, 3]``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.clips import N_LANDMARKS
+from harness.errors import BadLandmarks
+from harness.store import validate_clip
+
+# Offsets of each landmark type inside the project's [T, 543, 3] layout (pose first), which
+# differs from the asl-signs files' row order (face, left_hand, pose, right_hand).
+TYPE_OFFSETS = {"pose": 0, "face": 33, "left_hand": 501, "right_hand": 522}
+TYPE_SIZES = {"pose": 33, "face": 468, "left_hand": 21, "right_hand": 21}
+PARQUET_COLUMNS = ["frame", "type", "landmark_index", "x", "y", "z"]
+
+
+def parquet_to_array(frame: pd.DataFrame, where: str) -> np.ndarray:
+    """asl-signs long format (one row per frame x landmark) -> float32 ``[T, 543, 3]``."""
+    missing = [c for c in PARQUET_COLUMNS if c not in frame.columns]
+    if missing:
+        raise BadLandmarks(f"{where}: missing columns {missing}; expected the asl-signs schema "
+                           "frame,row_id,type,landmark_index,x,y,z")
+    types = frame["type"].astype(str).to_numpy()
+    unknown = set(np.unique(types)) - set(TYPE_OFFSETS)
+    if unknown:
+        raise BadLandmarks(f"{where}: unknown landmark types {sorted(unknown)}")
+    offsets = pd.Series(TYPE_OFFSETS)[types].to_numpy()
+    sizes = pd.Series(TYPE_SIZES)[types].to_numpy()
+    index = frame["landmark_index"].to_numpy().astype(np.int64)
+    if (index < 0).any() or (index >= sizes).any():
+        raise BadLandmarks(f"{where}: landmark_index out of range for its type")
+    frames, frame_pos = np.unique(frame["frame"].to_numpy(), return_inverse=True)
+    out = np.full((len(frames), N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    out[frame_pos, offsets + index] = frame[["x", "y", "z"]].to_numpy(dtype=np.float32)
+    return out
+
+
+def read_landmark_file(path: Path | str) -> np.ndarray:
+    """One clip from ``.parquet`` (asl-signs schema) or ``.npy`` (``[T, 543, 3]``), validated."""
+    path = Path(path)
+    if not path.exists():
+        raise BadLandmarks(f"{path}: no such landmark file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(path, columns=PARQUET_COLUMNS)
+        except Exception as error:  # noqa: BLE001 - pyarrow raises many types for bad files
+            raise BadLandmarks(f"{path}: cannot read this parquet file ({type(error).__name__}: "
+                               f"{str(error).splitlines()[0][:120]}); it may be truncated — "
+                               "re-download or re-extract it") from None
+        array = parquet_to_array(frame, str(path))
+    elif suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except Exception as error:  # noqa: BLE001
+            raise BadLandmarks(f"{path}: cannot read this .npy file ({error}); it may be "
+                               "truncated — re-extract it") from None
+    else:
+        raise BadLandmarks(f"{path}: unsupported landmark file type {suffix!r}; use .parquet "
+                           "(asl-signs schema) or .npy [frames, 543, 3]")
+    return validate_clip(array, str(path))

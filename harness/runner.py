@@ -1,0 +1,286 @@
+"""One experiment end to end: data -> split -> fit -> predict -> metrics -> MLflow.
+
+Used by ``slrbench run`` and by sweeps. Everything that must be identical across models
+happens here; the plugin only fits and predicts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from harness import registry
+from harness.clips import ClipSet
+from harness.config import config_from_dict, config_to_dict, field_names
+from harness.datasets import load_clipset, make_request
+from harness.errors import BadConfig, SlrbenchError
+from harness.metrics import confusion_matrix, evaluate, percentiles_ms
+from harness.progress import bar
+from harness.resources import PeakMemory, Stopwatch
+from harness.specs import RunContext
+from harness.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, experiment_name,
+                              git_commit, machine, package_versions)
+
+
+@dataclass
+class RunConfig:
+    model: str
+    dataset: str
+    vocab: int | None = None
+    seed: int = 0
+    split_seed: int = 0
+    epochs: int | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None
+    data_options: dict[str, str] = field(default_factory=dict)
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    device: str = "auto"
+    latency_clips: int = 50
+    verbose: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    experiment: str
+    split_hash: str
+    metrics: dict[str, float]
+    config: dict[str, Any]
+    oracle_used: bool = False
+
+
+def model_config(spec, overrides: dict[str, str], epochs: int | None):
+    values = dict(overrides)
+    if epochs is not None:
+        if "epochs" not in field_names(spec.config):
+            raise BadConfig(f"model {spec.name!r} does not train by epochs; drop --epochs")
+        values["epochs"] = str(epochs)
+    return config_from_dict(spec.config, values)
+
+
+def required_inputs(spec, config) -> str:
+    """What the model needs from the dataset: its spec's inputs, unless its config says
+    otherwise (e.g. a video model fed skeleton renderings of landmarks)."""
+    decide = getattr(config, "required_inputs", None)
+    return decide() if callable(decide) else spec.inputs
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    import torch
+    torch.manual_seed(seed)
+
+
+def count_parameters(model) -> int:
+    counter = getattr(model, "num_parameters", None)
+    if callable(counter):
+        return int(counter())
+    total = 0
+    for value in vars(model).values():
+        parameters = getattr(value, "parameters", None)
+        if callable(parameters) and type(value).__module__.startswith("torch"):
+            total += sum(p.numel() for p in parameters())
+    return total
+
+
+def check_proba(proba: np.ndarray, clips: ClipSet, model_name: str) -> np.ndarray:
+    proba = np.asarray(proba, dtype=np.float64)
+    expected = (len(clips), clips.num_classes)
+    if proba.shape != expected:
+        raise SlrbenchError(f"model {model_name!r} returned probabilities of shape "
+                            f"{proba.shape}, expected {expected} (clips x classes)")
+    if not np.isfinite(proba).all():
+        raise SlrbenchError(f"model {model_name!r} returned NaN or inf probabilities")
+    return proba
+
+
+def measure_latency(model, clips: ClipSet, limit: int) -> list[float]:
+    """Seconds to predict one clip at a time, for up to ``limit`` test clips."""
+    if limit <= 0 or len(clips) == 0:
+        return []
+    unlabelled = clips.unlabelled()
+    model.predict_proba(unlabelled.subset([0]))  # warm-up: lazy inits, caches, JIT
+    seconds = []
+    for i in range(min(limit, len(clips))):
+        start = time.perf_counter()
+        model.predict_proba(unlabelled.subset([i]))
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def predictions_table(clips: ClipSet, proba: np.ndarray, extra: pd.DataFrame | None) -> pd.DataFrame:
+    vocab = np.asarray(clips.vocab, dtype=object)
+    top5 = np.argsort(-proba, axis=1)[:, :5]
+    predicted = proba.argmax(axis=1)
+    table = pd.DataFrame({
+        "clip_id": clips.clip_ids,
+        "gloss": clips.meta["gloss"].to_numpy(),
+        "label": clips.labels,
+        "predicted": predicted,
+        "predicted_gloss": vocab[predicted],
+        "probability": proba[np.arange(len(proba)), predicted],
+        "correct": predicted == clips.labels,
+        "top5": ["|".join(vocab[row]) for row in top5],
+        "n_frames": clips.meta["n_frames"].to_numpy(),
+    })
+    if extra is not None and len(extra) == len(table):
+        table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
+    return table
+
+
+def plot_confusion(matrix: np.ndarray, vocab, path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    n = len(vocab)
+    size = min(12, 3 + 0.35 * n)
+    fig, axis = plt.subplots(figsize=(size, size))
+    axis.imshow(matrix, cmap="Blues", interpolation="nearest")
+    if n <= 40:
+        axis.set_xticks(range(n), vocab, rotation=90, fontsize=7)
+        axis.set_yticks(range(n), vocab, fontsize=7)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = None) -> RunResult:
+    say = on_event or (lambda message: None)
+    spec = registry.model(config.model)
+    registry.dataset(config.dataset)  # unknown names fail before any data is read
+    plugin_config = model_config(spec, config.overrides, config.epochs)
+    inputs = required_inputs(spec, plugin_config)
+    request = make_request(config.data_dir, config.vocab, config.split_seed, inputs,
+                           config.verbose, config.data_options)
+    clips, manifest = load_clipset(config.dataset, request)
+    if inputs == "landmarks" and not clips.has_landmarks:
+        raise BadConfig(f"model {spec.name!r} needs landmarks but dataset {config.dataset!r} "
+                        "has only videos; run `slrbench data extract` first")
+    if inputs == "video" and not clips.has_videos:
+        raise BadConfig(f"model {spec.name!r} needs videos but dataset {config.dataset!r} has "
+                        "only landmarks; use a video dataset or the model's skeleton input")
+    train, val, test = clips.split("train"), clips.split("val"), clips.split("test")
+    vocab_size = len(clips.vocab)
+    experiment = config.experiment or experiment_name(config.dataset, vocab_size)
+    say(f"{config.dataset}: {vocab_size} signs, train {len(train)} / val {len(val)} / test "
+        f"{len(test)} clips; split {manifest.sha256[:12]} ({manifest.protocol})")
+
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    tags = {TAG + "model": spec.name, TAG + "dataset": config.dataset,
+            TAG + "vocab": str(vocab_size), TAG + "seed": str(config.seed),
+            TAG + "split_hash": manifest.sha256, TAG + "inputs": inputs,
+            TAG + "config_hash": config_fingerprint(spec.name, config_to_dict(plugin_config)),
+            **config.tags}
+    run_name = f"{spec.name}-{config.dataset}-{vocab_size}-s{config.seed}"
+    with TrackedRun(config.tracking_uri, experiment, run_name, tags) as tracked, \
+            tempfile.TemporaryDirectory(prefix="slrbench-run-") as work:
+        work_dir = Path(work)
+        tracked.log_params({
+            "model": spec.name, "dataset": config.dataset, "vocab_size": vocab_size,
+            "seed": config.seed, "split_seed": config.split_seed,
+            "split_hash": manifest.sha256, "split_protocol": manifest.protocol,
+            "n_train": len(train), "n_val": len(val), "n_test": len(test),
+            "git_commit": git_commit(), "machine": machine(), "device": device,
+            **{f"config.{k}": v for k, v in config_to_dict(plugin_config).items()},
+            **{f"version.{k}": v for k, v in package_versions().items()},
+        })
+        manifest.write(work_dir / "split_manifest.json")
+        tracked.log_artifact(work_dir / "split_manifest.json")
+
+        model = spec.build(plugin_config, clips.info)
+        context = RunContext(seed=config.seed, device=device, work_dir=work_dir,
+                             verbose=config.verbose, metric_logger=tracked.log_metric,
+                             progress_factory=lambda total, text: bar(total, text))
+        say(f"training {spec.name} (seed {config.seed}, {device}) ...")
+        with PeakMemory() as memory, Stopwatch() as train_clock:
+            model.fit(train, val, context)
+
+        metrics: dict[str, float] = {"train_seconds": train_clock.seconds,
+                                     "peak_memory_mb": memory.peak / 2**20,
+                                     "parameters": float(count_parameters(model))}
+        with bar(2, "evaluating") as progress:
+            val_proba = check_proba(model.predict_proba(val.unlabelled()), val, spec.name)
+            progress.advance()
+            with Stopwatch() as test_clock:
+                test_proba = check_proba(model.predict_proba(test.unlabelled()), test, spec.name)
+            progress.advance()
+        metrics.update({f"val_{k}": v for k, v in evaluate(val_proba, val.labels).items()})
+        metrics.update({f"test_{k}": v for k, v in evaluate(test_proba, test.labels).items()})
+        metrics["test_batch_ms_per_clip"] = 1000 * test_clock.seconds / max(1, len(test))
+        latency = percentiles_ms(measure_latency(model, test, config.latency_clips))
+        metrics["latency_ms_p50"], metrics["latency_ms_p95"] = latency["p50"], latency["p95"]
+
+        oracle_used = False
+        oracle = getattr(model, "oracle_predict_proba", None)
+        if callable(oracle):
+            oracle_proba = oracle(test)
+            if oracle_proba is not None:
+                oracle_used = True
+                say("WARNING: oracle evaluation uses the TEST LABELS to choose frames; it is "
+                    "logged as test_oracle_* only and is not this run's accuracy")
+                oracle_proba = check_proba(oracle_proba, test, spec.name)
+                metrics.update({f"test_oracle_{k}": v
+                                for k, v in evaluate(oracle_proba, test.labels).items()})
+                tracked.set_tags({TAG + "oracle": "uses test labels"})
+
+        explain = getattr(model, "explain", None)
+        extra = explain(test.unlabelled()) if callable(explain) else None
+        table = predictions_table(test, test_proba, extra)
+        table.to_csv(work_dir / "predictions.csv", index=False)
+        tracked.log_artifact(work_dir / "predictions.csv")
+        matrix = confusion_matrix(test.labels, test_proba.argmax(axis=1), vocab_size)
+        np.savetxt(work_dir / "confusion.csv", matrix, fmt="%d", delimiter=",")
+        tracked.log_artifact(work_dir / "confusion.csv")
+        plot_confusion(matrix, clips.vocab, work_dir / "confusion.png",
+                       f"{spec.name} on {config.dataset}-{vocab_size} (test)")
+        tracked.log_artifact(work_dir / "confusion.png")
+
+        model_dir = work_dir / MODEL_ARTIFACT
+        (model_dir / "weights").mkdir(parents=True)
+        model.save(model_dir / "weights")
+        info = {"model": spec.name, "dataset": config.dataset, "vocab": list(clips.vocab),
+                "config": config_to_dict(plugin_config), "inputs": inputs,
+                "split_hash": manifest.sha256, "seed": config.seed}
+        (model_dir / MODEL_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1,
+                                                       default=str), encoding="utf-8")
+        tracked.log_artifacts(model_dir, MODEL_ARTIFACT)
+        tracked.log_metrics(metrics)
+        (work_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        tracked.log_artifact(work_dir / "metrics.json")
+        run_id = tracked.run_id
+
+    return RunResult(run_id=run_id, experiment=experiment, split_hash=manifest.sha256,
+                     metrics=metrics, config=config_to_dict(plugin_config),
+                     oracle_used=oracle_used)
+
+
+def config_fingerprint(model: str, plugin_config: dict) -> str:
+    import hashlib
+    text = json.dumps({"model": model, "config": plugin_config}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def as_dict(result: RunResult) -> dict:
+    return dataclasses.asdict(result)

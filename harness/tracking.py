@@ -1,0 +1,257 @@
+"""MLflow: where runs go, what each run records, and reading runs and models back.
+
+Default store: ``sqlite:///mlruns.db`` in the working directory, artifacts in
+``mlartifacts/`` beside it; ``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` selects another
+store or a tracking server. One experiment per dataset and vocabulary size.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+
+from harness.errors import TrackingError
+from harness.paths import project_root
+
+TAG = "slrbench."
+MODEL_ARTIFACT = "model"
+MODEL_INFO = "slrbench.json"
+PACKAGES = ("slrbench", "torch", "numpy", "pandas", "scikit-learn", "mlflow", "mediapipe",
+            "tensorflow-cpu", "keras", "ray")
+
+
+def _mlflow():
+    from harness.quiet import silence_native_logs
+    silence_native_logs()
+    import logging
+
+    import mlflow
+    # mlflow configures its own loggers on import; quiet them after it has done so.
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.ERROR)
+    return mlflow
+
+
+def resolve_uri(uri: str | None = None) -> str:
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlruns.db'}"
+    local = local_store_path(uri)
+    if local is not None:
+        directory = local.parent if uri.startswith("sqlite") else local
+        if not directory.exists():
+            raise TrackingError(f"tracking directory {directory} does not exist; create it or "
+                                "pass --tracking-uri to another location")
+        if not os.access(directory, os.W_OK):
+            raise TrackingError(f"tracking directory {directory} is read-only; pass "
+                                "--tracking-uri to a writable location")
+    return uri
+
+
+def local_store_path(uri: str) -> Path | None:
+    if uri.startswith("sqlite:///"):
+        return Path(unquote(uri[len("sqlite:///"):])).resolve()
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path)).resolve()
+    return None
+
+
+def artifact_root(uri: str) -> str | None:
+    """Artifacts of a local store live beside it, wherever the command is run from."""
+    local = local_store_path(uri)
+    if local is None:
+        return None
+    base = local.parent if uri.startswith("sqlite") else local
+    return (base / "mlartifacts").as_uri()
+
+
+def client(uri: str | None = None):
+    mlflow = _mlflow()
+    resolved = resolve_uri(uri)
+    try:
+        return mlflow.MlflowClient(tracking_uri=resolved), resolved
+    except Exception as error:  # noqa: BLE001 - mlflow raises many types for bad stores
+        raise TrackingError(f"cannot open the MLflow store {resolved}: {error}") from None
+
+
+def experiment_name(dataset: str, vocab: int) -> str:
+    return f"{dataset}-{vocab}"
+
+
+def ensure_experiment(mlflow_client, name: str, uri: str) -> str:
+    try:
+        experiment = mlflow_client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        root = artifact_root(uri)
+        location = f"{root}/{name}" if root else None
+        return mlflow_client.create_experiment(name, artifact_location=location)
+    except Exception as error:  # noqa: BLE001
+        raise TrackingError(f"cannot create experiment {name!r} in {uri}: "
+                            f"{str(error).splitlines()[0]}") from None
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def git_commit() -> str:
+    try:
+        root = project_root()
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
+        return (commit + ("-dirty" if dirty else "")) if commit else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> str:
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GiB"
+    except (ValueError, OSError):
+        pass
+    return f"{platform.machine()} {platform.system()}, {os.cpu_count()} cpus{memory}"
+
+
+class TrackedRun:
+    """One MLflow run, written through the client API (safe in threads and processes).
+
+    Use as a context manager: leaving the block normally marks the run FINISHED, an
+    exception marks it FAILED with the error recorded as a tag, so no broken run is ever
+    shown as finished.
+    """
+
+    def __init__(self, uri: str | None, experiment: str, run_name: str, tags: dict[str, str]):
+        self.client, self.uri = client(uri)
+        self.experiment_id = ensure_experiment(self.client, experiment, self.uri)
+        try:
+            run = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags)
+        except Exception as error:  # noqa: BLE001
+            raise TrackingError(f"cannot write to the MLflow store {self.uri}: "
+                                f"{str(error).splitlines()[0]}") from None
+        self.run_id = run.info.run_id
+        self.experiment = experiment
+
+    def __enter__(self) -> "TrackedRun":
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        if error is None:
+            self.client.set_terminated(self.run_id, "FINISHED")
+        else:
+            message = f"{kind.__name__}: {error}"[:5000]
+            try:
+                self.client.set_tag(self.run_id, TAG + "error", message)
+                self.client.set_terminated(self.run_id,
+                                           "KILLED" if kind is KeyboardInterrupt else "FAILED")
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+        return False
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+        items = [Param(str(k)[:250], str(v)[:6000]) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, params=items[start:start + 100])
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        self.client.log_metric(self.run_id, name, float(value), step=step or 0)
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        from mlflow.entities import Metric
+        import time
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        self.client.log_batch(self.run_id, metrics=items)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, str(value))
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_artifacts(self, directory: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifacts(self.run_id, str(directory), artifact_path)
+
+
+# --- reading back ---------------------------------------------------------------------
+
+def load_runs(uri: str | None = None, experiments: Iterable[str] | None = None,
+              finished_only: bool = True) -> pd.DataFrame:
+    """Every slrbench run as one row: params.*, metrics.*, tags.*, run_id, status, ..."""
+    mlflow = _mlflow()
+    resolved = resolve_uri(uri)
+    mlflow_client, _ = client(resolved)
+    if experiments:
+        names = list(experiments)
+        missing = [n for n in names if mlflow_client.get_experiment_by_name(n) is None]
+        if missing:
+            raise TrackingError(f"no experiment named {missing} in {resolved}")
+    else:
+        names = [e.name for e in mlflow_client.search_experiments() if e.name != "Default"]
+    if not names:
+        return pd.DataFrame()
+    mlflow.set_tracking_uri(resolved)
+    query = "attributes.status = 'FINISHED'" if finished_only else ""
+    runs = mlflow.search_runs(experiment_names=names, filter_string=query, max_results=50000,
+                              output_format="pandas")
+    if len(runs) and f"tags.{TAG}model" in runs:
+        runs = runs[runs[f"tags.{TAG}model"].notna()]
+    return runs.reset_index(drop=True)
+
+
+def download_artifacts(run_id: str, path: str, uri: str | None = None,
+                       destination: Path | None = None) -> Path:
+    mlflow_client, resolved = client(uri)
+    try:
+        mlflow_client.get_run(run_id)
+    except Exception:  # noqa: BLE001
+        raise TrackingError(f"no run {run_id!r} in {resolved}; list runs with "
+                            "`slrbench runs` or pass --tracking-uri") from None
+    destination = destination or Path(tempfile.mkdtemp(prefix="slrbench-"))
+    return Path(mlflow_client.download_artifacts(run_id, path, str(destination)))
+
+
+@dataclass
+class LoadedModel:
+    spec: Any
+    model: Any
+    info: dict
+
+    @property
+    def vocab(self) -> list[str]:
+        return self.info["vocab"]
+
+
+def load_model(run_id: str, uri: str | None = None) -> LoadedModel:
+    """The model a run saved, rebuilt through its plugin, with its vocabulary."""
+    from harness import registry
+    directory = download_artifacts(run_id, MODEL_ARTIFACT, uri)
+    info_file = directory / MODEL_INFO
+    if not info_file.exists():
+        raise TrackingError(f"run {run_id} has no saved model ({MODEL_ARTIFACT}/{MODEL_INFO}); "
+                            "it may have failed before saving")
+    info = json.loads(info_file.read_text(encoding="utf-8"))
+    spec = registry.model(info["model"])
+    return LoadedModel(spec=spec, model=spec.load(directory / "weights"), info=info)

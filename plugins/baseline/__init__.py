@@ -1,0 +1,112 @@
+"""``pooled_logreg``: the linear probe every comparison is measured against.
+
+Per clip: mean, std, min and max over frames of the shoulder-normalised pose and hand
+coordinates, plus the fraction of frames each part was detected in; then a standardised
+multinomial logistic regression. If a model cannot beat this on the same split, it has not
+learned anything a linear read-out of pooled coordinates could not.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.api import (PARTS, ClipSet, ClipSetInfo, ModelSpec, RunContext, Unlabelled,
+                         config_from_dict, config_to_dict, hookimpl, shoulder_normalise)
+
+
+@dataclass(frozen=True)
+class PooledLogRegConfig:
+    C: float = 1.0                      # inverse L2 strength of the logistic regression
+    max_iter: int = 2000
+    origin: str = "midpoint"            # shoulder normalisation origin
+    parts: tuple[str, ...] = ("pose", "left_hand", "right_hand")
+
+
+def pooled_features(clip: np.ndarray, config: PooledLogRegConfig) -> np.ndarray:
+    normalised = shoulder_normalise(clip, config.origin)
+    blocks = []
+    for part in config.parts:
+        points = normalised[:, PARTS[part]].reshape(len(clip), -1)
+        present = np.isfinite(points).all(axis=1)
+        if present.any():
+            seen = points[present]
+            stats = [seen.mean(0), seen.std(0), seen.min(0), seen.max(0)]
+        else:
+            stats = [np.zeros(points.shape[1], np.float32)] * 4
+        blocks.extend(stats)
+        blocks.append(np.array([present.mean()], dtype=np.float32))
+    return np.nan_to_num(np.concatenate(blocks)).astype(np.float32)
+
+
+def feature_matrix(clips, config: PooledLogRegConfig) -> np.ndarray:
+    return np.stack([pooled_features(clips.clip(i), config) for i in range(len(clips))])
+
+
+class PooledLogReg:
+    def __init__(self, config: PooledLogRegConfig, num_classes: int):
+        self.config = config
+        self.num_classes = num_classes
+        self.mean = self.scale = self.coef = self.intercept = None
+
+    def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
+        from sklearn.linear_model import LogisticRegression
+        with ctx.progress(len(train), "pooling features") as progress:
+            rows = []
+            for i in range(len(train)):
+                rows.append(pooled_features(train.clip(i), self.config))
+                progress.advance()
+        features = np.stack(rows)
+        self.mean = features.mean(0)
+        self.scale = features.std(0) + 1e-6
+        classifier = LogisticRegression(C=self.config.C, max_iter=self.config.max_iter,
+                                        random_state=ctx.seed)
+        classifier.fit((features - self.mean) / self.scale, train.labels)
+        # Expand to the full vocabulary: classes absent from train get -inf logits.
+        coef = classifier.coef_
+        intercept = classifier.intercept_
+        if len(classifier.classes_) == 2:  # sklearn stores one row for binary problems
+            coef = np.vstack([-coef, coef]) / 2
+            intercept = np.array([-intercept[0], intercept[0]]) / 2
+        self.coef = np.zeros((self.num_classes, features.shape[1]))
+        self.intercept = np.full(self.num_classes, -np.inf)
+        self.coef[classifier.classes_] = coef
+        self.intercept[classifier.classes_] = intercept
+
+    def predict_proba(self, clips: Unlabelled) -> np.ndarray:
+        features = (feature_matrix(clips, self.config) - self.mean) / self.scale
+        logits = features @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def num_parameters(self) -> int:
+        return int(np.isfinite(self.intercept).sum() * (self.coef.shape[1] + 1))
+
+    def save(self, path: Path) -> None:
+        np.savez(path / "pooled_logreg.npz", mean=self.mean, scale=self.scale, coef=self.coef,
+                 intercept=self.intercept)
+        (path / "config.json").write_text(json.dumps({"config": config_to_dict(self.config),
+                                                      "num_classes": self.num_classes}))
+
+    @classmethod
+    def load(cls, path: Path) -> "PooledLogReg":
+        saved = json.loads((path / "config.json").read_text())
+        model = cls(config_from_dict(PooledLogRegConfig, saved["config"]), saved["num_classes"])
+        arrays = np.load(path / "pooled_logreg.npz", allow_pickle=False)
+        model.mean, model.scale = arrays["mean"], arrays["scale"]
+        model.coef, model.intercept = arrays["coef"], arrays["intercept"]
+        return model
+
+
+def build(config: PooledLogRegConfig, info: ClipSetInfo) -> PooledLogReg:
+    return PooledLogReg(config, info.num_classes)
+
+
+@hookimpl
+def slrbench_models() -> list:
+    return [ModelSpec(name="pooled_logreg", inputs="landmarks", config=PooledLogRegConfig,
+                      build=build, load=PooledLogReg.load,
+                      summary="baseline: pooled normalised pose+hand stats -> logistic regression")]

@@ -1,0 +1,40 @@
+"""LSTM baseline of the original study, in Keras 3 on TensorFlow (no PyTorch needed).
+
+Both hands' x, y (42 landmarks) resampled to 90 frames, a stacked LSTM and a dense head;
+the study's shift / scale / noise augmentation and class balancing, each switchable.
+TensorFlow is imported only when a model is built, loaded or exported.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.api import ModelSpec, hookimpl
+from plugins.lstm.config import LSTMConfig
+
+
+def _build(config, info):
+    from plugins.lstm.model import build
+
+    return build(config, info)
+
+
+def _load(path: Path):
+    from plugins.lstm.model import LSTMModel
+
+    return LSTMModel.load(path)
+
+
+SPEC = ModelSpec(
+    name="lstm",
+    summary="Stacked LSTM over 90 frames of both hands' x, y (Keras/TensorFlow; the study's "
+            "baseline, shift/scale/noise + class-balancing augmentation; TFLite export)",
+    inputs="landmarks",
+    config=LSTMConfig,
+    build=_build,
+    load=_load,
+)
+
+
+@hookimpl
+def slrbench_models() -> list[ModelSpec]:
+    return [SPEC]

@@ -1,0 +1,45 @@
+"""The LSTM baseline's options, defaults in one place (``--set key=value`` overrides)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class LSTMConfig:
+    # Input: x, y of both hands (42 landmarks, 84 values) per frame, resampled to `frames`.
+    frames: int = 90                      # the study's fixed length
+    normalise: Literal["none", "shoulder"] = "none"   # the study fed raw image coordinates
+    presence_flags: bool = True           # + one 0/1 value per hand (missing hands are 0)
+    # Network: stacked LSTM + dense head.
+    lstm_units: tuple[int, ...] = (64, 64)
+    dense_units: int = 64
+    dropout: float = 0.3
+    # Training.
+    epochs: int = 200
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 20                    # early stopping on validation loss, best restored
+    # Augmentation from the study, each switchable. Transforms are drawn afresh every epoch
+    # for each training sample with probability `augment_prob`; validation is never touched.
+    shift: bool = True
+    shift_max: float = 0.05               # uniform x/y translation, image units
+    scale: bool = True
+    scale_max: float = 0.10               # zoom by 1 +- scale_max about the hands' centre
+    noise: bool = True
+    noise_std: float = 0.004              # Gaussian jitter per landmark, image units
+    augment_prob: float = 0.5
+    balance: bool = True                  # oversample smaller classes with augmented copies
+    per_class: int = 0                    # balancing target per class; 0 = the largest class
+
+    def __post_init__(self) -> None:
+        if self.frames < 2:
+            raise ValueError("frames must be at least 2")
+        if not self.lstm_units or min(self.lstm_units) < 1:
+            raise ValueError("lstm_units needs one or more positive sizes, e.g. 64,64")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+        if not 0.0 <= self.augment_prob <= 1.0:
+            raise ValueError("augment_prob must lie in [0, 1]")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("dropout must lie in [0, 1)")

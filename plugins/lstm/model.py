@@ -1,0 +1,200 @@
+"""The LSTM baseline as a slrbench model: fit, batched prediction, save/load, TFLite export.
+
+Saved as a directory: ``model.keras`` (Keras' zip of JSON config + HDF5 weights, loaded
+with ``safe_mode``) and ``slrbench.json`` (config, classes). Nothing is pickled.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from harness.api import (BadConfig, ClipSet, RunContext, SlrbenchError, Unlabelled,
+                         config_from_dict, config_to_dict)
+from plugins.lstm import augment
+from plugins.lstm.backend import keras_and_tf
+from plugins.lstm.config import LSTMConfig
+from plugins.lstm.features import clip_points, encode, feature_size
+from plugins.lstm.network import build_network, compile_network
+
+FORMAT = "slrbench-lstm/1"
+META_FILE = "slrbench.json"
+KERAS_FILE = "model.keras"
+PREDICT_CHUNK = 1024            # clips featurised at once at prediction time
+PREDICT_BATCH = 256
+
+
+class LSTMModel:
+    def __init__(self, config: LSTMConfig, num_classes: int, vocab: tuple[str, ...] = (),
+                 net=None):
+        self.config = config
+        self.num_classes = int(num_classes)
+        self.vocab = tuple(vocab)
+        self._net = net
+
+    # --- features ---------------------------------------------------------------------
+    @property
+    def num_features(self) -> int:
+        return feature_size(self.config.presence_flags)
+
+    def features(self, clips: ClipSet | Unlabelled) -> np.ndarray:
+        """``[N, frames, features]`` float32: exactly what the network (and TFLite) reads."""
+        points = clip_points(clips, self.config.frames, self.config.normalise)
+        return encode(points, self.config.presence_flags)
+
+    def _augment(self, points: np.ndarray, forced: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
+        cfg = self.config
+        steps = ((cfg.shift, augment.shift, cfg.shift_max),
+                 (cfg.scale, augment.scale, cfg.scale_max),
+                 (cfg.noise, augment.noise, cfg.noise_std))
+        for enabled, transform, amount in steps:
+            if not enabled:
+                continue
+            # Balancing copies are always transformed, else they would be mere duplicates.
+            chosen = forced | (rng.random(len(points)) < cfg.augment_prob)
+            if chosen.any():
+                points[chosen] = transform(points[chosen], rng, amount)
+        return points
+
+    # --- training ---------------------------------------------------------------------
+    def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
+        keras, _ = keras_and_tf()
+        cfg = self.config
+        keras.utils.set_random_seed(ctx.seed)
+        rng = np.random.default_rng(ctx.seed)
+        self._net = build_network(cfg, self.num_features, self.num_classes)
+
+        points = clip_points(train, cfg.frames, cfg.normalise)
+        labels = train.labels
+        if cfg.balance:
+            index, is_copy = augment.balance_index(labels, rng, cfg.per_class)
+        else:
+            index, is_copy = np.arange(len(labels)), np.zeros(len(labels), bool)
+        has_val = len(val) > 0
+        val_x = self.features(val) if has_val else None
+        val_y = val.labels if has_val else None
+
+        steps = math.ceil(len(index) / cfg.batch_size)
+        best_loss, best_weights, best_epoch, waited = math.inf, None, -1, 0
+        with ctx.progress(cfg.epochs * steps, "lstm: training") as bar:
+            callback = _BarCallback(bar)
+            for epoch in range(cfg.epochs):
+                x = encode(self._augment(points[index], is_copy.copy(), rng),
+                           cfg.presence_flags)
+                order = rng.permutation(len(index))
+                history = self._net.fit(x[order], labels[index][order],
+                                        batch_size=cfg.batch_size, epochs=1, shuffle=False,
+                                        verbose=0, callbacks=[callback])
+                train_loss = float(history.history["loss"][-1])
+                ctx.log_metric("train_loss", train_loss, epoch)
+                monitored = train_loss
+                if has_val:
+                    proba = self._predict_features(val_x)
+                    monitored = _cross_entropy(proba, val_y)
+                    ctx.log_metric("val_loss", monitored, epoch)
+                    ctx.log_metric("val_top1", float((proba.argmax(1) == val_y).mean()), epoch)
+                if monitored < best_loss - 1e-6:
+                    best_loss, best_weights, best_epoch, waited = (
+                        monitored, self._net.get_weights(), epoch, 0)
+                else:
+                    waited += 1
+                    if waited >= cfg.patience:
+                        break
+        if best_weights is not None:
+            self._net.set_weights(best_weights)
+        ctx.log_metric("best_epoch", best_epoch)
+
+    # --- prediction -------------------------------------------------------------------
+    def _predict_features(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros((0, self.num_classes), dtype=np.float32)
+        return np.asarray(self._net.predict(x, batch_size=PREDICT_BATCH, verbose=0),
+                          dtype=np.float32)
+
+    def predict_proba(self, clips: Unlabelled) -> np.ndarray:
+        self._require_trained()
+        parts = []
+        for start in range(0, len(clips), PREDICT_CHUNK):
+            chunk = clips.subset(np.arange(start, min(start + PREDICT_CHUNK, len(clips))))
+            parts.append(self._predict_features(self.features(chunk)))
+        if not parts:
+            return np.zeros((0, self.num_classes), dtype=np.float32)
+        return np.concatenate(parts)
+
+    def num_parameters(self) -> int:
+        self._require_trained()
+        return int(self._net.count_params())
+
+    def _require_trained(self) -> None:
+        if self._net is None:
+            raise SlrbenchError("the LSTM model has no weights yet: fit it or load a saved one")
+
+    # --- persistence ------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        self._require_trained()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / f".{KERAS_FILE}.{os.getpid()}.keras"
+        self._net.save(tmp)
+        os.replace(tmp, path / KERAS_FILE)
+        meta = {"format": FORMAT, "config": config_to_dict(self.config),
+                "num_classes": self.num_classes, "vocab": list(self.vocab)}
+        tmp_meta = path / f".{META_FILE}.{os.getpid()}.tmp"
+        tmp_meta.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp_meta, path / META_FILE)
+
+    @classmethod
+    def load(cls, path: Path) -> "LSTMModel":
+        path = Path(path)
+        meta_file, keras_file = path / META_FILE, path / KERAS_FILE
+        if not meta_file.is_file() or not keras_file.is_file():
+            raise SlrbenchError(f"{path} is not a saved lstm model (needs {META_FILE} and "
+                                f"{KERAS_FILE}); point to the run's model/ artifact directory")
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            raise SlrbenchError(f"{meta_file}: format {meta.get('format')!r}, expected "
+                                f"{FORMAT!r}; re-train the model with this slrbench version")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
+        config = config_from_dict(LSTMConfig, values)
+        keras, _ = keras_and_tf()
+        net = keras.models.load_model(keras_file, compile=False, safe_mode=True)
+        compile_network(net, config)
+        return cls(config, meta["num_classes"], tuple(meta["vocab"]), net)
+
+    # --- export -----------------------------------------------------------------------
+    def export(self, path: Path, fmt: str) -> Path:
+        """Write a TFLite model (batch 1, ``[1, frames, features]`` float32 input)."""
+        if fmt != "tflite":
+            raise BadConfig(f"the lstm model exports to 'tflite' only, not {fmt!r}")
+        self._require_trained()
+        from plugins.lstm.tflite import export_tflite
+
+        return export_tflite(self, Path(path))
+
+
+class _BarCallback:
+    """Advance a harness progress bar once per training batch (a Keras callback)."""
+
+    def __new__(cls, bar):
+        keras, _ = keras_and_tf()
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                bar.advance(1)
+
+        return Callback()
+
+
+def _cross_entropy(proba: np.ndarray, labels: np.ndarray) -> float:
+    picked = proba[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+
+
+def build(config: LSTMConfig, info) -> LSTMModel:
+    if not isinstance(config, LSTMConfig):
+        raise BadConfig(f"lstm needs an LSTMConfig, got {type(config).__name__}")
+    return LSTMModel(config, info.num_classes, tuple(info.vocab))
