@@ -147,49 +147,72 @@ class ClipSetInfo:
 class Unlabelled:
     """A label-free view of a ClipSet, the only thing a model sees at prediction time.
 
-    It exposes the clips' data, frame rate and frame count. Reading ``labels``, ``meta``,
+    It exposes the clips' data, frame rate and frame count, through closures over the
+    clip sources: no attribute leads back to the metadata. Reading ``labels``, ``meta``,
     glosses, signers, clip ids or file paths raises :class:`LabelAccessError`.
     """
 
-    __slots__ = ("_clips",)
+    __slots__ = ("_clip", "_video", "_fps", "_n_frames", "_num_classes", "_kinds")
 
     def __init__(self, clips: ClipSet):
-        object.__setattr__(self, "_clips", clips)
+        landmarks, videos, rows = clips.landmarks, clips.videos, np.array(clips.rows)
+        self._init(
+            (lambda i: landmarks.clip(int(rows[i]))) if landmarks is not None else None,
+            (lambda i: videos.video(int(rows[i]))) if videos is not None else None,
+            clips.meta["fps"].to_numpy(dtype=np.float64),
+            clips.meta["n_frames"].to_numpy(dtype=np.int64), clips.num_classes)
+
+    def _init(self, clip, video, fps, n_frames, num_classes) -> None:
+        for name, value in (("_clip", clip), ("_video", video), ("_fps", fps),
+                            ("_n_frames", n_frames), ("_num_classes", num_classes)):
+            object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
-        return len(self._clips)
+        return len(self._fps)
 
     def clip(self, i: int) -> np.ndarray:
-        return self._clips.clip(i)
+        if self._clip is None:
+            raise LookupError("these clips have no landmarks (video-only dataset)")
+        return self._clip(i)
 
     def video(self, i: int) -> np.ndarray:
-        return self._clips.video(i)
+        if self._video is None:
+            raise LookupError("these clips have no videos")
+        return self._video(i)
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        return iter(self._clips)
+        return (self.clip(i) for i in range(len(self)))
 
     @property
     def fps(self) -> np.ndarray:
-        return self._clips.meta["fps"].to_numpy(dtype=np.float64)
+        return self._fps.copy()
 
     @property
     def n_frames(self) -> np.ndarray:
-        return self._clips.meta["n_frames"].to_numpy(dtype=np.int64)
+        return self._n_frames.copy()
 
     @property
     def has_landmarks(self) -> bool:
-        return self._clips.has_landmarks
+        return self._clip is not None
 
     @property
     def has_videos(self) -> bool:
-        return self._clips.has_videos
+        return self._video is not None
 
     @property
     def num_classes(self) -> int:
-        return self._clips.num_classes
+        return self._num_classes
 
     def subset(self, index: Sequence[int] | np.ndarray) -> "Unlabelled":
-        return Unlabelled(self._clips.subset(index))
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        view = object.__new__(Unlabelled)
+        clip, video = self._clip, self._video
+        view._init((lambda i: clip(int(index[i]))) if clip is not None else None,
+                   (lambda i: video(int(index[i]))) if video is not None else None,
+                   self._fps[index], self._n_frames[index], self._num_classes)
+        return view
 
     def __getattr__(self, name: str):
         raise LabelAccessError(

@@ -1,0 +1,95 @@
+"""The command line through click's CliRunner: happy paths and every user error."""
+import os
+import stat
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_help_explains_every_run_option():
+    result = invoke("run", "--help")
+    assert result.exit_code == 0
+    for option in ("--model", "--dataset", "--vocab", "--seed", "--epochs", "--set",
+                   "--data-dir", "--tracking-uri"):
+        assert option in result.output
+
+
+def test_list_shows_models_and_datasets():
+    result = invoke("list")
+    assert result.exit_code == 0
+    assert "pooled_logreg" in result.output and "asl-signs" in result.output
+    assert "signo" in result.output and "synthetic" in result.output
+    options = invoke("list", "--model", "pooled_logreg")
+    assert "max_iter" in options.output
+
+
+def test_run_then_predict_then_runs(tracking_uri, shared):
+    result = invoke("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
+                    "--tracking-uri", tracking_uri, "--set", "C=0.5")
+    assert result.exit_code == 0, result.output
+    assert "test top-1" in result.output
+    run_id = result.output.split("run ")[1].split()[0]
+    clip = next((shared / "asl-signs-sample" / "train_landmark_files").rglob("*.parquet"))
+    predicted = invoke("predict", "--run", run_id, "--tracking-uri", tracking_uri, str(clip))
+    assert predicted.exit_code == 0, predicted.output
+    lines = predicted.output.strip().splitlines()
+    assert lines[0].endswith(":") and {"hello", "thankyou"} <= {l.split()[-1] for l in lines[1:]}
+    listing = invoke("runs", "--tracking-uri", tracking_uri)
+    assert run_id in listing.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (("run", "--model", "nope"), "unknown model 'nope'; known models: "),
+    (("run", "--model", "pooled_logreg", "--dataset", "nope"), "unknown dataset 'nope'"),
+    (("run", "--model", "pooled_logreg", "--vocab", "5"), "--vocab 5 is larger than asl-signs"),
+    (("run", "--model", "pooled_logreg", "--set", "C"), "expected key=value"),
+    (("run", "--model", "pooled_logreg", "--set", "depth=3"), "has no option depth"),
+    (("run", "--model", "pooled_logreg", "--set", "C=abc"), "'abc' is not a valid float"),
+    (("run", "--model", "pooled_logreg", "--epochs", "3"), "does not train by epochs"),
+    (("run", "--model", "pooled_logreg", "--dataset", "landmarks", "--data-dir", "/nonexistent"),
+     "/nonexistent"),
+    (("predict", "--run", "0123456789abcdef", "x.npy"), "no run '0123456789abcdef'"),
+])
+def test_user_errors_are_one_clear_line(args, message, tracking_uri):
+    result = CliRunner().invoke(main, [*args, "--tracking-uri", tracking_uri]
+                                if args[0] == "run" or args[0] == "predict" else list(args))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_tracking_directory(tmp_path):
+    missing = invoke("run", "--model", "pooled_logreg", "--tracking-uri",
+                     f"sqlite:///{tmp_path / 'nowhere' / 'mlruns.db'}")
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A directory nobody can write to: chmod for ordinary users, a read-only tmpfs for root
+    (root ignores permission bits)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() != 0:
+        locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        yield locked
+        locked.chmod(stat.S_IRWXU)
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(locked)], check=True)
+    try:
+        yield locked
+    finally:
+        subprocess.run(["umount", str(locked)], check=True)
+
+
+def test_read_only_tracking_directory(read_only_dir):
+    result = invoke("run", "--model", "pooled_logreg", "--tracking-uri",
+                    f"sqlite:///{read_only_dir / 'mlruns.db'}")
+    assert result.exit_code == 2 and "read-only" in result.output
