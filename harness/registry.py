@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import warnings
+from importlib import metadata
 
 import pluggy
 
@@ -14,7 +16,17 @@ from harness.specs import DatasetSpec, ModelSpec
 def plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    manager.load_setuptools_entrypoints(hookspecs.PROJECT)
+    for entry_point in metadata.entry_points(group=hookspecs.PROJECT):
+        if manager.get_plugin(entry_point.name) is not None:
+            continue
+        try:
+            plugin = entry_point.load()
+        except Exception as error:  # noqa: BLE001 - one broken plugin must not break the rest
+            warnings.warn(f"slrbench plugin {entry_point.name!r} ({entry_point.value}) failed "
+                          f"to load and is skipped: {type(error).__name__}: {error}",
+                          stacklevel=2)
+            continue
+        manager.register(plugin, name=entry_point.name)
     return manager
 
 

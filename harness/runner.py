@@ -203,6 +203,8 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
             "split_hash": manifest.sha256, "split_protocol": manifest.protocol,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
             "git_commit": git_commit(), "machine": machine(), "device": device,
+            "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else "",
+            **{f"data_option.{k}": v for k, v in config.data_options.items()},
             **{f"config.{k}": v for k, v in config_to_dict(plugin_config).items()},
             **{f"version.{k}": v for k, v in package_versions().items()},
         })
