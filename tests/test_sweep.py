@@ -1,0 +1,312 @@
+"""Sweeps on the shipped sets: local pool vs a real Ray instance, skipping, failures, Ctrl-C.
+
+pooled_logreg trains in about two seconds, so every grid here is real runs end to end.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from harness import registry
+from harness.cli import main
+from harness.config import config_to_dict
+from harness.datasets import load_clipset, make_request
+from harness.errors import BadConfig
+from harness.runner import config_fingerprint, model_config
+from harness.sweep import (SweepConfig, collect, model_plans, parse_seeds, parse_vocabs,
+                           plan_grid, run_grid, summarise)
+from harness.tracking import client, load_runs
+
+METRICS = ("test_top1", "test_top5", "test_mean_class_accuracy", "test_macro_f1",
+           "val_top1")
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    import ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    yield ray
+    ray.shutdown()
+
+
+def uri_in(folder: Path, name: str) -> str:
+    return f"sqlite:///{folder / name}"
+
+
+def metrics_by_seed(uri: str) -> dict[int, dict[str, float]]:
+    runs = load_runs(uri)
+    return {int(row["tags.slrbench.seed"]): {m: row[f"metrics.{m}"] for m in METRICS}
+            for _, row in runs.iterrows()}
+
+
+# --- the grid and its options, without running anything --------------------------------
+def test_seed_and_vocabulary_lists():
+    assert parse_seeds("3") == (0, 1, 2)
+    assert parse_seeds("0,4,7") == (0, 4, 7)
+    assert parse_seeds("5,") == (5,)
+    assert parse_vocabs("100,200,500,1000") == (100, 200, 500, 1000)
+    assert parse_vocabs(None) == (None,)
+    for bad in ("0", "x", "1,a"):
+        with pytest.raises(BadConfig, match="--seeds"):
+            parse_seeds(bad)
+    with pytest.raises(BadConfig, match="--vocab"):
+        parse_vocabs("100,big")
+    with pytest.raises(BadConfig, match="repeated"):
+        SweepConfig(models=("pooled_logreg",), seeds=(1, 1))
+    with pytest.raises(BadConfig, match="--backend ray"):
+        SweepConfig(models=("pooled_logreg",), gpus_per_run=1)
+
+
+def test_set_and_epochs_go_to_the_models_that_have_them():
+    config = SweepConfig(models=("pooled_logreg", "keyframe_mlp"), epochs=4,
+                         overrides={"C": "0.5", "keyframe_mlp.hidden1": "16",
+                                    "pooled_logreg.max_iter": "50"})
+    plans = model_plans(config)
+    assert plans["pooled_logreg"].overrides == {"C": "0.5", "max_iter": "50"}
+    assert plans["pooled_logreg"].epochs is None
+    assert plans["keyframe_mlp"].overrides == {"hidden1": "16"}
+    assert plans["keyframe_mlp"].epochs == 4
+    # the hash the runner tags its runs with, computed the runner's way
+    spec = registry.model("keyframe_mlp")
+    expected = config_fingerprint("keyframe_mlp", config_to_dict(
+        model_config(spec, {"hidden1": "16"}, 4)))
+    assert plans["keyframe_mlp"].config_hash == expected
+    for overrides, message in [({"depth": "3"}, "no swept model has this option"),
+                               ({"lstm.units": "8"}, "not one of the swept models"),
+                               ({"keyframe_mlp.stages": "9"}, "stages=9")]:
+        with pytest.raises(BadConfig, match=message):
+            model_plans(SweepConfig(models=("pooled_logreg", "keyframe_mlp"),
+                                    overrides=overrides))
+    with pytest.raises(BadConfig, match="trains by epochs"):
+        model_plans(SweepConfig(models=("pooled_logreg",), epochs=3))
+
+
+def test_plan_has_the_runners_split_hash_per_vocabulary(tmp_path):
+    config = SweepConfig(models=("pooled_logreg",), datasets=("signo",), vocabs=(2, 5),
+                         seeds=(0, 1), tracking_uri=uri_in(tmp_path, "plan.db"))
+    plan = plan_grid(config)
+    assert [(p.vocab, p.seed) for p in plan.points] == [(2, 0), (2, 1), (5, 0), (5, 1)]
+    assert {p.status for p in plan.points} == {"pending"}
+    assert plan.experiments == ["signo-2", "signo-5"]
+    for vocab in (2, 5):
+        _, manifest = load_clipset("signo", make_request(vocab=vocab))
+        assert {p.split_hash for p in plan.points if p.vocab == vocab} == {manifest.sha256}
+    with pytest.raises(BadConfig, match="larger than signo"):
+        plan_grid(SweepConfig(models=("pooled_logreg",), datasets=("signo",), vocabs=(99,),
+                              tracking_uri=uri_in(tmp_path, "plan.db")))
+
+
+def test_summary_is_mean_and_sample_std_over_finished_seeds():
+    runs = pd.DataFrame({
+        "model": ["m"] * 4 + ["n"], "dataset": ["d"] * 5, "vocab": [5] * 5,
+        "seed": [0, 1, 2, 3, 0], "status": ["finished", "skipped", "finished", "failed",
+                                             "finished"],
+        "run_id": list("abcde"), "error": [None, None, None, "boom", None],
+        "test_top1": [0.5, 0.7, 0.9, float("nan"), 0.4], "test_top5": [1.0] * 5,
+        "test_mean_class_accuracy": [0.5] * 5, "test_macro_f1": [0.5] * 5,
+        "train_seconds": [1.0] * 5})
+    summary = summarise(runs).set_index("model")
+    assert summary.loc["m", "seeds"] == 3 and summary.loc["m", "planned"] == 4
+    assert summary.loc["m", "test_top1_mean"] == pytest.approx(0.7)
+    assert summary.loc["m", "test_top1_std"] == pytest.approx(0.2)   # ddof=1
+    assert summary.loc["n", "test_top1_mean"] == pytest.approx(0.4)
+    assert pd.isna(summary.loc["n", "test_top1_std"])                 # one seed: no spread
+
+
+# --- real sweeps -----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_local_and_ray_backends_give_the_same_runs(tmp_path, ray_instance):
+    grid = dict(models=("pooled_logreg",), datasets=("asl-signs",), seeds=(0, 1),
+                max_parallel=2)
+    local_uri, ray_uri = uri_in(tmp_path, "local.db"), uri_in(tmp_path, "ray.db")
+    local = run_grid(SweepConfig(**grid, tracking_uri=local_uri), progress=False)
+    on_ray = run_grid(SweepConfig(**grid, backend="ray", tracking_uri=ray_uri),
+                      progress=False)
+    for result in (local, on_ray):
+        assert result.complete and result.counts == {"finished": 2}
+        assert result.runs["run_id"].notna().all()
+    by_local, by_ray = metrics_by_seed(local_uri), metrics_by_seed(ray_uri)
+    assert sorted(by_local) == sorted(by_ray) == [0, 1]
+    for seed in (0, 1):
+        assert by_local[seed] == pytest.approx(by_ray[seed], abs=1e-9)
+
+    # the runs carry the runner's tags and the sweep's own; the summary is read from them
+    runs = load_runs(ray_uri)
+    spec = registry.model("pooled_logreg")
+    assert set(runs["tags.slrbench.config_hash"]) == {config_fingerprint(
+        "pooled_logreg", config_to_dict(model_config(spec, {}, None)))}
+    assert runs["tags.slrbench.sweep"].nunique() == 1
+    cell = on_ray.summary.iloc[0]
+    top1 = [by_ray[s]["test_top1"] for s in (0, 1)]
+    assert (cell["model"], cell["dataset"], cell["vocab"], cell["seeds"]) == (
+        "pooled_logreg", "asl-signs", 2, 2)
+    assert cell["test_top1_mean"] == pytest.approx(sum(top1) / 2)
+    assert cell["test_top1_std"] == pytest.approx(pd.Series(top1).std())
+
+    # the same grid again runs nothing; one more seed runs only that seed
+    again = run_grid(SweepConfig(**grid, tracking_uri=local_uri), progress=False)
+    assert again.counts == {"skipped": 2}
+    assert set(again.runs["run_id"]) == set(local.runs["run_id"])
+    more = run_grid(SweepConfig(**{**grid, "seeds": (0, 1, 2)}, backend="ray",
+                                tracking_uri=ray_uri), progress=False)
+    assert more.counts == {"skipped": 2, "finished": 1}
+    assert len(load_runs(ray_uri)) == 3
+
+
+@pytest.mark.slow
+def test_failing_cell_is_recorded_and_only_it_is_retried(tmp_path, ray_instance):
+    # signo with one sign trains on one class: the logistic regression raises inside the run
+    uri = uri_in(tmp_path, "fail.db")
+    args = ["sweep", "--models", "pooled_logreg", "--dataset", "signo", "--vocab", "1,2",
+            "--seeds", "2", "--backend", "ray", "--tracking-uri", uri]
+    first = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert first.exit_code == 1, first.output
+    assert first.output.count("failed: pooled_logreg on signo-1 seed") == 2
+    assert "at least 2 classes" in first.output
+    assert "retry only those" in first.output
+
+    runs = load_runs(uri, finished_only=False)
+    failed = runs[runs["status"] == "FAILED"]
+    assert sorted(failed["tags.slrbench.vocab"]) == ["1", "1"]
+    assert failed["tags.slrbench.error"].str.contains("at least 2 classes").all()
+    finished = set(runs.loc[runs["status"] == "FINISHED", "run_id"])
+    assert len(finished) == 2
+
+    second = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert second.exit_code == 1, second.output
+    assert "2 failed, 2 skipped" in second.output
+    runs = load_runs(uri, finished_only=False)
+    assert (runs["status"] == "FAILED").sum() == 4           # the failing cell was retried
+    assert set(runs.loc[runs["status"] == "FINISHED", "run_id"]) == finished  # not redone
+
+
+def pool_workers() -> list[int]:
+    """Process ids of this process's spawned pool workers (Linux /proc)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"spawn_main" in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_retried_and_its_run_not_left_running(tmp_path):
+    uri = uri_in(tmp_path, "crash.db")
+    config = SweepConfig(models=("pooled_logreg",), datasets=("asl-signs",), seeds=(0,),
+                         max_parallel=1, tracking_uri=uri)
+    killed: list[int] = []
+
+    def kill_the_worker_mid_run() -> None:
+        # once the run exists in MLflow, SIGKILL its worker: no chance to mark it FAILED
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                running = load_runs(uri, finished_only=False)
+            except Exception:  # noqa: BLE001 - the store may not exist yet
+                running = pd.DataFrame()
+            if len(running) and (running["status"] == "RUNNING").any():
+                for pid in pool_workers():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_the_worker_mid_run, daemon=True)
+    killer.start()
+    result = run_grid(config, progress=False)
+    killer.join(timeout=5)
+    assert killed, "no worker process was seen"
+    assert result.complete and result.counts == {"finished": 1}
+    runs = load_runs(uri, finished_only=False).set_index("status")
+    assert sorted(runs.index) == ["FAILED", "FINISHED"]   # the dead worker's run, the retry
+    assert "worker process died" in runs.loc["FAILED", "tags.slrbench.error"]
+
+
+@pytest.mark.slow
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    uri = uri_in(tmp_path, "resume.db")
+    client(uri)  # create the store's schema before two processes open it at once
+    command = [sys.executable, "-m", "harness.cli", "sweep", "--models", "pooled_logreg",
+               "--dataset", "asl-signs", "--seeds", "3", "--max-parallel", "1",
+               "--tracking-uri", uri]
+    sweep = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and sweep.poll() is None:
+            try:
+                if len(load_runs(uri)) >= 1:
+                    break
+            except Exception:  # noqa: BLE001 - a read racing the sweep's first writes
+                pass
+            time.sleep(0.3)
+        assert sweep.poll() is None, "the sweep ended before it could be interrupted"
+        os.killpg(sweep.pid, signal.SIGINT)   # Ctrl-C reaches the whole process group
+        output, _ = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+    assert sweep.returncode == 130, output
+    assert "run the same command again" in output
+    before = load_runs(uri)
+    assert 1 <= len(before) < 3
+    assert "RUNNING" not in set(load_runs(uri, finished_only=False)["status"])
+
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"{len(before)} skipped" in resumed.stdout
+    after = load_runs(uri)
+    assert sorted(after["tags.slrbench.seed"]) == ["0", "1", "2"]   # one run per seed
+    assert set(before["run_id"]) <= set(after["run_id"])
+
+
+def test_dry_run_shows_the_plan_and_runs_nothing(tmp_path):
+    uri = uri_in(tmp_path, "dry.db")
+    result = CliRunner().invoke(main, ["sweep", "--models", "pooled_logreg", "--dataset",
+                                       "asl-signs,signo", "--seeds", "0,1", "--dry-run",
+                                       "--tracking-uri", uri], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "4 to run" in result.output and "signo" in result.output
+    assert load_runs(uri).empty
+    plan = plan_grid(SweepConfig(models=("pooled_logreg",), datasets=("asl-signs",),
+                                 seeds=(0,), tracking_uri=uri))
+    assert collect(plan).counts == {"pending": 1}
+
+
+# --- landmark extraction on Ray ------------------------------------------------------------
+@pytest.mark.slow
+def test_ray_extract_pool_is_a_drop_in_for_the_process_pool(tmp_path, ray_instance, shared):
+    from harness import extract
+    from harness.sweep_backends import ray_extract_pool
+    video = shared / "asl8-videos" / "clips" / "No" / "No03.mp4"   # 9 frames
+    (tmp_path / "corrupt.mp4").write_bytes(os.urandom(3000))
+    jobs = [extract.Job("no03", str(video), str(tmp_path / "no03.npy")),
+            extract.Job("bad", str(tmp_path / "corrupt.mp4"), str(tmp_path / "bad.npy"))]
+    summary, errors = extract.ExtractSummary(store=None, clips=2), []
+    ray_extract_pool(jobs, {"no03": 9, "bad": 1}, extract.ExtractConfig(workers=1),
+                     extract.save_part, summary, errors)
+    assert (summary.extracted, summary.frames, summary.workers) == (1, 9, 1)
+    assert [e["clip_id"] for e in errors] == ["bad"] and "corrupt.mp4" in errors[0]["error"]
+    assert not (tmp_path / "bad.npy").exists()
+    on_ray = np.load(tmp_path / "no03.npy")
+    [here] = extract.extract_videos([video])
+    assert on_ray.shape == here.shape == (9, 543, 3)
+    np.testing.assert_allclose(on_ray, here, atol=1e-5)   # NaN where MediaPipe saw nothing
