@@ -48,7 +48,9 @@ def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitM
             raise DatasetNotFound(f"{dataset}: the {name} split is empty (vocabulary "
                                   f"{len(clips.vocab)}, {len(clips)} clips); use a larger "
                                   "--vocab or more data")
-    manifest = SplitManifest.from_meta(dataset, clips.vocab, clips.meta,
+    # The clip set's own name (e.g. "asl8"), not the adapter's: the same clips read as
+    # landmarks or as videos are the same split and must share its hash.
+    manifest = SplitManifest.from_meta(clips.name, clips.vocab, clips.meta,
                                        clips.notes.get("protocol", "as given"))
     return clips, manifest
 

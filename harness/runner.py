@@ -30,6 +30,13 @@ from harness.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, exper
                               git_commit, machine, package_versions)
 
 
+HARNESS_METRICS = frozenset(
+    [f"{split}_{name}" for split in ("val", "test", "test_oracle")
+     for name in ("top1", "top5", "mean_class_accuracy", "macro_f1")]
+    + ["train_seconds", "peak_memory_mb", "parameters", "test_batch_ms_per_clip",
+       "latency_ms_p50", "latency_ms_p95"])
+
+
 @dataclass
 class RunConfig:
     model: str
@@ -47,6 +54,7 @@ class RunConfig:
     latency_clips: int = 50
     verbose: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    threads: int | None = None
 
 
 @dataclass
@@ -187,6 +195,9 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
         f"{len(test)} clips; split {manifest.sha256[:12]} ({manifest.protocol})")
 
     seed_everything(config.seed)
+    if config.threads:
+        import torch
+        torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     tags = {TAG + "model": spec.name, TAG + "dataset": config.dataset,
             TAG + "vocab": str(vocab_size), TAG + "seed": str(config.seed),
@@ -199,7 +210,7 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
         work_dir = Path(work)
         tracked.log_params({
             "model": spec.name, "dataset": config.dataset, "vocab_size": vocab_size,
-            "seed": config.seed, "split_seed": config.split_seed,
+            "seed": config.seed, "split_seed": config.split_seed, "threads": config.threads or "",
             "split_hash": manifest.sha256, "split_protocol": manifest.protocol,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
             "git_commit": git_commit(), "machine": machine(), "device": device,
@@ -212,8 +223,12 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
         tracked.log_artifact(work_dir / "split_manifest.json")
 
         model = spec.build(plugin_config, clips.info)
+        def log_curve(name: str, value: float, step: int | None) -> None:
+            # A plugin's per-epoch "val_top1" must not shadow the harness's final figure.
+            tracked.log_metric(f"epoch_{name}" if name in HARNESS_METRICS else name, value, step)
+
         context = RunContext(seed=config.seed, device=device, work_dir=work_dir,
-                             verbose=config.verbose, metric_logger=tracked.log_metric,
+                             verbose=config.verbose, metric_logger=log_curve,
                              progress_factory=lambda total, text: bar(total, text))
         say(f"training {spec.name} (seed {config.seed}, {device}) ...")
         with PeakMemory() as memory, Stopwatch() as train_clock:

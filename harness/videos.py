@@ -3,20 +3,22 @@
 Decoding H.264 (or a folder of JPEGs) costs far more than a training step of a small
 video model, so it must not happen every epoch or every run. The first read of a clip
 decodes it with :mod:`harness.video_io`, resizes every frame so its short side is
-``short_side`` pixels (after turning it upright if the file carries a rotation tag, as
-phone recordings do), and writes ``frames.npy`` (uint8 ``[T, H, W, 3]`` RGB) and
+``short_side`` pixels, and writes ``frames.npy`` (uint8 ``[T, H, W, 3]`` RGB) and
 ``info.json`` into one directory, renamed into place atomically::
 
     <cache root>/<content hash[:2]>/<content hash>-<settings key>/{frames.npy, info.json}
 
 The key is the hash of the file's bytes (of every frame file, for a folder), so a moved
 or renamed video still hits the cache and an edited one misses it; the decode settings
-are part of the key, so changing them never returns stale frames.
+are part of the key, so changing them never returns stale frames. Hashes are remembered
+per path, size and mtime (``content-hashes.json``), so loading a large dataset again
+reads no video bytes at all.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from harness import video_io
-from harness.atomic import atomic_path
+from harness.atomic import atomic_path, write_text
 from harness.errors import BadVideo
 from harness.progress import bar
 
@@ -39,7 +41,6 @@ class DecodeSettings:
     """How clips are decoded into the cache; part of every cache key."""
 
     short_side: int = DEFAULT_SHORT_SIDE   # 0 keeps the original size
-    orientation: str = "display"           # frames as a player shows them (rotation applied)
 
     def key(self) -> str:
         text = json.dumps({"format": FORMAT, "version": VERSION, **asdict(self)},
@@ -81,57 +82,12 @@ def resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=interpolation)
 
 
-def _display_rotation(path: Path) -> tuple[int | None, np.ndarray | None]:
-    """The OpenCV rotation a file's metadata asks for, and its first frame as stored."""
-    if path.is_dir():
-        return None, None
-    import cv2
-    capture = cv2.VideoCapture(str(path))
-    try:
-        degrees = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
-        if degrees == 0:
-            return None, None
-        capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
-        ok, first = capture.read()
-    finally:
-        capture.release()
-    rotation = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
-                270: cv2.ROTATE_90_COUNTERCLOCKWISE}.get(degrees)
-    if not ok or rotation is None:
-        return None, None
-    return rotation, cv2.cvtColor(first, cv2.COLOR_BGR2RGB)
-
-
-def _oriented(path: Path, frames):
-    """Frames as displayed: phones store portrait clips as landscape + a rotation tag.
-
-    OpenCV builds differ in whether they apply the tag; the frames are rotated here only
-    when the reader returned them exactly as stored, so the cache holds upright frames
-    either way.
-    """
-    import cv2
-    rotation, stored_first = _display_rotation(path)
-    frames = iter(frames)
-    first = next(frames, None)
-    if first is None:
-        return
-    if rotation is None or first.shape != stored_first.shape \
-            or not np.array_equal(first, stored_first):
-        yield first
-        yield from frames
-        return
-    yield cv2.rotate(first, rotation)
-    for frame in frames:
-        yield cv2.rotate(frame, rotation)
-
-
 def decode(path: Path | str, settings: DecodeSettings) -> tuple[np.ndarray, float]:
-    """All frames of a clip, upright and resized, as uint8 ``[T, H, W, 3]`` RGB, + fps."""
-    path = Path(path)
+    """All frames of a clip (upright: video_io applies rotation tags), resized, as uint8
+    ``[T, H, W, 3]`` RGB, and its frame rate."""
     info = video_io.probe(path)
     # Frames are resized as they arrive, so a long full-HD clip never sits in memory whole.
-    frames = [resize_short_side(f, settings.short_side)
-              for f in _oriented(path, video_io.iter_frames(path))]
+    frames = [resize_short_side(f, settings.short_side) for f in video_io.iter_frames(path)]
     return np.stack(frames), info.fps
 
 
@@ -184,45 +140,133 @@ class VideoCache:
         return CachedClip(frames=frames, fps=float(info["fps"]))
 
 
+class HashMemo:
+    """Content hashes of files already seen, keyed by path, size and modification time.
+
+    Hashing reads every byte of a video; a large dataset would pay that on every load.
+    The memo (a JSON file in the cache root) lets an unchanged file skip it; any change
+    to its size or mtime hashes it again. Losing the memo costs time, never correctness.
+    """
+
+    FILE = "content-hashes.json"
+
+    def __init__(self, root: Path):
+        self.file = Path(root) / self.FILE
+        self._entries: dict[str, list] = {}
+        self._dirty = False
+        try:
+            self._entries = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+
+    @staticmethod
+    def _stamp(path: Path) -> list:
+        if path.is_dir():
+            stats = [f.stat() for f in video_io.frame_files(path)]
+            return [len(stats), sum(s.st_size for s in stats),
+                    max((s.st_mtime_ns for s in stats), default=0)]
+        stat = path.stat()
+        return [1, stat.st_size, stat.st_mtime_ns]
+
+    def digest(self, path: Path) -> str:
+        key = str(path.resolve())
+        stamp = self._stamp(path) if path.exists() else None
+        known = self._entries.get(key)
+        if stamp is not None and known is not None and known[:3] == stamp:
+            return known[3]
+        digest = content_hash(path)
+        self._entries[key] = [*stamp, digest]
+        self._dirty = True
+        return digest
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        try:
+            merged = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            merged = {}
+        merged.update(self._entries)  # another process may have added its own files
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        write_text(self.file, json.dumps(merged))
+        self._dirty = False
+
+
 class CachedVideos:
     """The ``videos`` of a ClipSet: ``video(i)`` of the dataset's i-th clip, decoded once.
 
-    Opened clips are kept as memory maps, so after the first epoch no read touches a
-    video file or the decoder, and a later run finds them in the cache.
+    After the first read of a clip, no read touches its video file or the decoder: the
+    content hash is remembered and the frames come memory-mapped from the cache. Only the
+    ``MAX_OPEN`` most recently used clips stay mapped (each map holds a file descriptor).
     """
+
+    MAX_OPEN = 256
 
     def __init__(self, paths: Sequence[Path | str], cache: VideoCache):
         self.paths = [Path(p) for p in paths]
         self.cache = cache
-        self._clips: dict[int, CachedClip] = {}
+        self._open: OrderedDict[int, CachedClip] = OrderedDict()
         self._digests: dict[int, str] = {}
+        self._shapes: dict[int, tuple[int, float]] = {}   # i -> (frames, fps)
+        self._memo: HashMemo | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def _get(self, i: int) -> CachedClip:
-        clip = self._clips.get(i)
-        if clip is None:
-            digest = self._digests.get(i) or content_hash(self.paths[i])
-            self._digests[i] = digest
-            clip = self._clips[i] = self.cache.get(self.paths[i], digest)
+    def _get(self, i: int, memo: HashMemo | None = None) -> CachedClip:
+        clip = self._open.get(i)
+        if clip is not None:
+            self._open.move_to_end(i)
+            return clip
+        digest = self._digests.get(i)
+        if digest is None:
+            if memo is None:
+                memo = self._memo = self._memo or HashMemo(self.cache.root)
+            digest = self._digests[i] = memo.digest(self.paths[i])
+        clip = self._open[i] = self.cache.get(self.paths[i], digest)
+        self._shapes[i] = (len(clip.frames), clip.fps)
+        while len(self._open) > self.MAX_OPEN:
+            self._open.popitem(last=False)
         return clip
 
     def video(self, i: int) -> np.ndarray:
         return self._get(i).frames
 
+    def n_frames(self, i: int) -> int:
+        return self._shapes[i][0] if i in self._shapes else len(self._get(i).frames)
+
     def fps(self, i: int) -> float:
-        return self._get(i).fps
+        return self._shapes[i][1] if i in self._shapes else self._get(i).fps
 
     def prepare(self, description: str = "decoding videos") -> None:
-        """Decode (or open) every clip now, with a progress bar, instead of on first read."""
-        with bar(len(self), description, unit="clips") as progress:
-            for i in range(len(self)):
-                self._get(i)
-                progress.advance()
+        """Decode (or find in the cache) every clip now, with a progress bar."""
+        memo = HashMemo(self.cache.root)
+        try:
+            with bar(len(self), description, unit="clips") as progress:
+                for i in range(len(self)):
+                    self._get(i, memo)
+                    progress.advance()
+        finally:
+            memo.save()
 
     def __getstate__(self) -> dict:
         # Data-loader workers re-open the memory maps (pickling one would copy its data)
         # and reuse the content hashes, so they never read a video file.
-        return {"paths": self.paths, "cache": self.cache, "_clips": {},
-                "_digests": dict(self._digests)}
+        return {"paths": self.paths, "cache": self.cache, "_open": OrderedDict(),
+                "_digests": dict(self._digests), "_shapes": dict(self._shapes), "_memo": None}
+
+
+def clipset_from_videos(paths: Sequence[Path | str], vocab: Sequence[str],
+                        cache_root: Path | str, settings: DecodeSettings = DecodeSettings()):
+    """Unlabelled clips read from video files (e.g. for ``predict`` with a video model)."""
+    import pandas as pd
+
+    from harness.clips import ClipSet
+    videos = CachedVideos(paths, VideoCache(cache_root, settings))
+    videos.prepare()
+    meta = pd.DataFrame({"clip_id": [f"input{i}" for i in range(len(videos))], "gloss": "",
+                         "label": -1, "split": "test", "signer": "",
+                         "fps": [videos.fps(i) for i in range(len(videos))],
+                         "n_frames": [videos.n_frames(i) for i in range(len(videos))],
+                         "source": "", "video": [str(p) for p in videos.paths]})
+    return ClipSet(name="input", meta=meta, vocab=tuple(vocab), videos=videos)

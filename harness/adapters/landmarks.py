@@ -41,7 +41,7 @@ def read_index(index_file: Path) -> pd.DataFrame:
                              "optional signer, session, split, clip_id)")
     meta = pd.DataFrame({
         "clip_id": index["clip_id"].astype(str) if "clip_id" in index
-        else index["file"].astype(str).map(lambda f: Path(f).stem),
+        else index["file"].astype(str).map(lambda f: str(Path(f).with_suffix(""))),
         "gloss": index["gloss"].astype(str),
         "split": index["split"].astype(str) if "split" in index else "",
         "signer": index["signer"].astype(str) if "signer" in index else "unknown",

@@ -52,7 +52,7 @@ class R2Plus1DConfig:
             if not ok:
                 raise ValueError(message)
 
-    @property
-    def inputs(self) -> str:
-        """What the dataset must provide for this config: "video" or "landmarks"."""
+    def required_inputs(self) -> str:
+        """What the dataset must provide for this config: "video" or "landmarks" (the
+        runner asks the config, not only the ModelSpec, because it depends on ``input``)."""
         return DATA_FOR_INPUT[self.input]

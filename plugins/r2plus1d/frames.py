@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 # The Kinetics statistics torchvision's video models were trained with: a checkpoint from
@@ -64,7 +63,13 @@ def eval_box(height: int, width: int, mode: str) -> Box:
     return 0, 0, height, width
 
 
+def _cv2():
+    import cv2  # opencv comes with the [video] / [extract] extras, not the base install
+    return cv2
+
+
 def crop_resize(frames: np.ndarray, box: Box, size: int) -> np.ndarray:
+    cv2 = _cv2()
     top, left, box_h, box_w = box
     out = np.empty((len(frames), size, size, 3), dtype=np.uint8)
     interpolation = cv2.INTER_AREA if min(box_h, box_w) > size else cv2.INTER_LINEAR

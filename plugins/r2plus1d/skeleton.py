@@ -8,7 +8,6 @@ and mirrors the landmarks themselves (hands swapped), not the pixels.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from harness.api import LEFT_HAND, POSE, RIGHT_HAND, mirror_landmarks
@@ -48,6 +47,7 @@ def window(points: np.ndarray, rng: np.random.Generator | None) -> tuple[float, 
 
 
 def _draw(canvas: np.ndarray, pixels: np.ndarray, bones, colour, thickness: int) -> None:
+    import cv2  # opencv comes with the [video] / [extract] extras, not the base install
     for a, b in bones:
         pa, pb = pixels[a], pixels[b]
         if np.isfinite(pa).all() and np.isfinite(pb).all():

@@ -1,0 +1,30 @@
+"""R(2+1)D-18 video CNN (Tran et al., "A Closer Look at Spatiotemporal Convolutions for
+Action Recognition", CVPR 2018), trained from scratch or from a local checkpoint.
+
+It reads RGB video (``--set input=video``, the default: the dataset must provide videos)
+or draws a landmark dataset's clips as skeleton videos (``--set input=skeleton``), so the
+same network is compared with the landmark models on exactly their clips and split.
+``ModelSpec.inputs`` is the default input's need; ``R2Plus1DConfig.required_inputs()``
+says what a given configuration needs (the runner asks it).
+"""
+from __future__ import annotations
+
+from harness.api import ModelSpec, hookimpl
+
+from plugins.r2plus1d.config import R2Plus1DConfig
+from plugins.r2plus1d.model import R2Plus1DModel, build
+
+SPEC = ModelSpec(
+    name="r2plus1d",
+    summary="R(2+1)D-18 video CNN (Tran et al. 2018) on RGB video, or on landmarks drawn "
+            "as skeleton videos (--set input=skeleton)",
+    inputs=R2Plus1DConfig().required_inputs(),
+    config=R2Plus1DConfig,
+    build=build,
+    load=R2Plus1DModel.load,
+)
+
+
+@hookimpl
+def slrbench_models() -> list[ModelSpec]:
+    return [SPEC]

@@ -1,0 +1,206 @@
+"""The R(2+1)D SignModel: training loop, prediction, save and load."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.api import BadConfig, ClipSet, ClipSetInfo, RunContext, Unlabelled
+
+from plugins.r2plus1d.checkpoint import load_weights
+from plugins.r2plus1d.config import R2Plus1DConfig
+from plugins.r2plus1d.data import ClipTensors, check_inputs
+from plugins.r2plus1d.network import R2Plus1D
+
+FORMAT = "slrbench-r2plus1d"
+VERSION = 1
+FILES = {"config": "config.json", "meta": "meta.json", "weights": "weights.pt"}
+EVAL_BATCH = 16
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class R2Plus1DModel:
+    def __init__(self, config: R2Plus1DConfig, num_classes: int, vocab: tuple[str, ...] = (),
+                 initial_weights: bool = True):
+        self.config = config
+        self.num_classes = num_classes
+        self.vocab = tuple(vocab)
+        self.device = default_device()
+        self.history: list[dict] = []
+        self.head_reset: list[str] = []
+        # Built (and a --set weights file checked) now, so a bad checkpoint fails before
+        # any data is loaded; fit() rebuilds it under the run's seed.
+        self.network = self._new_network(initial_weights)
+
+    # --- network -------------------------------------------------------------------------
+    def _new_network(self, initial_weights: bool) -> R2Plus1D:
+        network = R2Plus1D(self.num_classes, self.config.width, self.config.dropout)
+        if initial_weights and self.config.weights:
+            self.head_reset = load_weights(network, self.config.weights)
+        return network
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.network.parameters())
+
+    def _autocast(self, device: torch.device):
+        # float16 autocast on CUDA only: CPU autocast (bfloat16) is slower than float32 on
+        # most CPUs and changes results.
+        return torch.autocast(device_type=device.type, dtype=torch.float16,
+                              enabled=self.config.amp and device.type == "cuda")
+
+    def _to_device(self, device: torch.device) -> None:
+        self.network.to(device)
+        if device.type == "cuda":
+            # cuDNN's 3D convolutions are fastest in channels-last-3d layout.
+            self.network.to(memory_format=torch.channels_last_3d)
+
+    def _loader(self, dataset: ClipTensors, device: torch.device, shuffle: bool = False,
+                seed: int = 0, batch_size: int | None = None, drop_last: bool = False):
+        generator = torch.Generator().manual_seed(seed) if shuffle else None
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=batch_size or self.config.batch_size, shuffle=shuffle,
+            generator=generator, num_workers=self.config.workers, drop_last=drop_last,
+            pin_memory=device.type == "cuda")
+
+    def _inputs(self, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+        x = x.to(device, non_blocking=True)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return x
+
+    # --- training ------------------------------------------------------------------------
+    def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
+        c = self.config
+        check_inputs(train, c)
+        if len(train) == 0:
+            raise BadConfig("r2plus1d: the training split is empty; check the dataset's split")
+        device = torch.device(ctx.device)
+        self.device = str(device)
+        torch.manual_seed(ctx.seed)
+        self.network = self._new_network(initial_weights=True)
+        self._to_device(device)
+
+        data = ClipTensors(train, c, train=True, seed=ctx.seed, labels=train.labels)
+        # A final batch of one clip would make batch norm's statistics degenerate.
+        loader = self._loader(data, device, shuffle=True, seed=ctx.seed,
+                              drop_last=len(data) % c.batch_size == 1)
+        optimizer = torch.optim.AdamW(self.network.parameters(), lr=c.lr,
+                                      weight_decay=c.weight_decay)
+        steps = max(1, c.epochs * len(loader))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+        scaler = torch.amp.GradScaler(device.type,
+                                      enabled=c.amp and device.type == "cuda")
+        criterion = nn.CrossEntropyLoss(label_smoothing=c.label_smoothing)
+
+        best_state, best_key, since_best = None, None, 0
+        self.history = []
+        with ctx.progress(steps, "training r2plus1d") as progress:
+            for epoch in range(c.epochs):
+                data.epoch = epoch
+                epoch_lr = optimizer.param_groups[0]["lr"]
+                self.network.train()
+                total_loss, correct, seen = 0.0, 0, 0
+                for x, y in loader:
+                    x, y = self._inputs(x, device), y.to(device, non_blocking=True)
+                    with self._autocast(device):
+                        logits = self.network(x)
+                        loss = criterion(logits.float(), y)
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                    schedule.step()
+                    total_loss += float(loss.detach()) * len(y)
+                    correct += int((logits.argmax(1) == y).sum())
+                    seen += len(y)
+                    progress.advance()
+                record = {"epoch": epoch, "train_loss": total_loss / max(seen, 1),
+                          "train_top1": correct / max(seen, 1),
+                          "lr": epoch_lr}
+                if len(val):
+                    logits = torch.from_numpy(self._logits(val, device))
+                    labels = torch.as_tensor(np.array(val.labels))
+                    record["val_loss"] = float(nn.functional.cross_entropy(logits, labels))
+                    record["val_top1"] = float((logits.argmax(1) == labels).float().mean())
+                for name, value in record.items():
+                    if name != "epoch":
+                        ctx.log_metric(name, value, step=epoch)
+                self.history.append(record)
+                # Best validation top-1, ties broken by validation loss; without a
+                # validation split the last epoch is kept.
+                key = (record.get("val_top1", 0.0), -record.get("val_loss", 0.0))
+                if best_key is None or key > best_key or not len(val):
+                    best_key, since_best = key, 0
+                    best_state = copy.deepcopy(self.network.state_dict())
+                else:
+                    since_best += 1
+                    if c.patience and since_best >= c.patience:
+                        break
+        if best_state is not None:
+            self.network.load_state_dict(best_state)
+
+    # --- prediction ----------------------------------------------------------------------
+    @torch.no_grad()
+    def _logits(self, clips: ClipSet | Unlabelled, device: torch.device) -> np.ndarray:
+        self.network.eval()
+        data = ClipTensors(clips, self.config, train=False)
+        out = []
+        for x in self._loader(data, device, batch_size=max(EVAL_BATCH, self.config.batch_size)):
+            with self._autocast(device):
+                out.append(self.network(self._inputs(x, device)).float().cpu())
+        if not out:
+            return np.zeros((0, self.num_classes), dtype=np.float32)
+        return torch.cat(out).numpy()
+
+    def predict_proba(self, clips: Unlabelled) -> np.ndarray:
+        device = torch.device(self.device)
+        self._to_device(device)
+        logits = torch.from_numpy(self._logits(clips, device)).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+    # --- persistence ---------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / FILES["config"]).write_text(
+            json.dumps(dataclasses.asdict(self.config), indent=1), encoding="utf-8")
+        meta = {"format": FORMAT, "version": VERSION, "num_classes": self.num_classes,
+                "vocab": list(self.vocab), "parameters": self.num_parameters(),
+                "head_reset_from_weights": self.head_reset, "history": self.history}
+        (path / FILES["meta"]).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
+        torch.save(state, path / FILES["weights"])
+
+    @classmethod
+    def load(cls, path: Path) -> "R2Plus1DModel":
+        path = Path(path)
+        missing = [name for name in FILES.values() if not (path / name).exists()]
+        if missing:
+            raise BadConfig(f"{path}: not a saved r2plus1d model (missing {missing}); give "
+                            "the model/ folder a run saved")
+        meta = json.loads((path / FILES["meta"]).read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise BadConfig(f"{path / FILES['meta']}: not a {FORMAT} v{VERSION} model")
+        values = json.loads((path / FILES["config"]).read_text(encoding="utf-8"))
+        config = R2Plus1DConfig(**values)
+        model = cls(config, int(meta["num_classes"]), tuple(meta.get("vocab", ())),
+                    initial_weights=False)
+        state = torch.load(path / FILES["weights"], map_location="cpu", weights_only=True)
+        model.network.load_state_dict(state, strict=True)
+        model.history = meta.get("history", [])
+        model.head_reset = meta.get("head_reset_from_weights", [])
+        return model
+
+
+def build(config: R2Plus1DConfig, info: ClipSetInfo) -> R2Plus1DModel:
+    return R2Plus1DModel(config, info.num_classes, info.vocab)
