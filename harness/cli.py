@@ -89,9 +89,11 @@ def list_command(model_name: str | None) -> None:
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--experiment", default=None, help="MLflow experiment (default DATASET-VOCAB).")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads for torch (default: torch's own choice).")
 @click.pass_context
 def run_command(ctx, model, dataset, vocab, seed, split_seed, epochs, sets, data_dir,
-                data_options, tracking_uri, experiment, device) -> None:
+                data_options, tracking_uri, experiment, device, threads) -> None:
     """Train one model on one dataset, evaluate it on the held-out test split, log
     everything to MLflow and save the model."""
     from harness.runner import RunConfig, run_experiment
@@ -99,7 +101,7 @@ def run_command(ctx, model, dataset, vocab, seed, split_seed, epochs, sets, data
                        split_seed=split_seed, epochs=epochs, overrides=_parse_sets(sets),
                        data_dir=data_dir, data_options=_parse_sets(data_options),
                        tracking_uri=tracking_uri, experiment=experiment, device=device,
-                       verbose=ctx.obj["verbose"])
+                       verbose=ctx.obj["verbose"], threads=threads)
     result = run_experiment(config, on_event=lambda message: click.echo(message, err=True))
     m = result.metrics
     click.echo(f"run {result.run_id} in experiment {result.experiment!r}")
@@ -117,11 +119,14 @@ def run_command(ctx, model, dataset, vocab, seed, split_seed, epochs, sets, data
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--top", type=int, default=5, show_default=True, help="How many glosses to show.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def predict_command(run_id, tracking_uri, top, files) -> None:
-    """Recognise the sign in landmark files (.parquet in the asl-signs schema, .npy
-    [frames, 543, 3]) with a trained model; prints the top glosses with probabilities."""
+@click.pass_context
+def predict_command(ctx, run_id, tracking_uri, top, files) -> None:
+    """Recognise the sign in videos (.mp4, ..., or JPEG frame folders: landmarks are
+    extracted with MediaPipe), folders of them, or landmark files (.parquet in the
+    asl-signs schema, .npy [frames, 543, 3]) with a trained model; prints the top glosses
+    with probabilities."""
     from harness.predict import predict_files
-    for path, ranked in predict_files(run_id, files, tracking_uri, top):
+    for path, ranked in predict_files(run_id, files, tracking_uri, top, ctx.obj["verbose"]):
         click.echo(f"{path}:")
         for gloss, probability in ranked:
             click.echo(f"  {probability:6.1%}  {gloss}")
@@ -144,6 +149,232 @@ def runs_command(tracking_uri, experiments) -> None:
 
 
 # --- commands of later subsystems are added below, each a thin wrapper ----------------
+
+
+# --- export: a run's model in a deployment format (harness.export) ---------------------
+@main.command("export")
+@click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
+@click.option("--format", "fmt", default="tflite", show_default=True,
+              help="Export format: tflite (models with an export method, e.g. lstm).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output file or folder (default MODEL-RUNID.tflite here).")
+@click.option("--tracking-uri", default=None, help=TRACKING_HELP)
+@click.pass_context
+def export_command(ctx, run_id, fmt, out, tracking_uri) -> None:
+    """Export a trained model for on-device use (TFLite); a JSON sidecar beside it says
+    how to build the input from landmarks and names the output classes."""
+    from harness.export import export_run
+    path = export_run(run_id, fmt, out, tracking_uri, ctx.obj["verbose"])
+    click.echo(f"exported run {run_id} as {fmt}: {path}")
+
+
+# --- report: MLflow runs -> one self-contained HTML page (harness.report) --------------
+@main.command("report")
+@click.option("--experiment", "experiments", multiple=True,
+              help="Only these experiments (repeatable; default all).")
+@click.option("--tracking-uri", default=None, help=TRACKING_HELP)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports/comparison.html"),
+              show_default=True, help="The HTML file; NAME.csv and NAME.tex go beside it.")
+@click.option("--title", default=None, help="Page title.")
+@click.option("--sota", "sota_path", type=click.Path(path_type=Path), default=None,
+              help="State-of-the-art table (default datasets/sota.csv).")
+def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
+    """Write one offline HTML comparison of the tracked runs (tables, figures, key-frame
+    gallery, state of the art, provenance) plus the summary as CSV and LaTeX."""
+    from harness.report.build import ReportConfig, build_report
+    config = ReportConfig(out=out, tracking_uri=tracking_uri, experiments=tuple(experiments),
+                          sota_path=sota_path, **({"title": title} if title else {}))
+    files = build_report(config, on_event=lambda message: click.echo(message, err=True))
+    click.echo(f"report of {files.runs} runs: {files.html}\ntables: {files.csv}, {files.tex}")
+
+
+# --- sweep: grids of runs on a process pool or Ray (harness.sweep) ---------------------
+@main.command("sweep")
+@click.option("--models", required=True, help="Comma-separated model names.")
+@click.option("--dataset", "datasets", default="asl-signs", show_default=True,
+              help="Dataset name(s), comma-separated.")
+@click.option("--vocab", "vocabs", default=None,
+              help="Vocabulary sizes, e.g. 100,200,500,1000 (default: the whole vocabulary).")
+@click.option("--seeds", default="3", show_default=True,
+              help="A count N (seeds 0..N-1) or a list such as 0,1,2.")
+@click.option("--split-seed", type=int, default=0, show_default=True)
+@click.option("--epochs", type=int, default=None,
+              help="Epoch budget of the models that train by epochs.")
+@click.option("--set", "sets", multiple=True, metavar="[MODEL.]KEY=VALUE",
+              help="Config override for every model with that option, or MODEL.KEY for one.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--data-option", "data_options", multiple=True, metavar="KEY=VALUE")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True)
+@click.option("--address", default=None,
+              help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--max-parallel", type=int, default=None,
+              help="Runs at once (local default: CPU cores / --cpus-per-run).")
+@click.option("--cpus-per-run", type=float, default=1.0, show_default=True)
+@click.option("--gpus-per-run", type=float, default=0.0, show_default=True,
+              help="GPUs each Ray task declares.")
+@click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
+@click.option("--tracking-uri", default=None, help=TRACKING_HELP)
+@click.option("--dry-run", is_flag=True, help="Show which runs would run or be skipped.")
+@click.pass_context
+def sweep_command(ctx, models, datasets, vocabs, seeds, split_seed, epochs, sets, data_dir,
+                  data_options, backend, address, max_parallel, cpus_per_run, gpus_per_run,
+                  device, tracking_uri, dry_run) -> None:
+    """Run a grid models x datasets x vocabularies x seeds, skipping the runs MLflow
+    already has (rerun the same command to resume), and print mean ± std per cell."""
+    from rich.console import Console
+
+    from harness import sweep, sweep_view
+    config = sweep.SweepConfig(
+        models=models, datasets=datasets, vocabs=sweep.parse_vocabs(vocabs),
+        seeds=sweep.parse_seeds(seeds), overrides=_parse_sets(sets), epochs=epochs,
+        split_seed=split_seed, data_dir=data_dir, data_options=_parse_sets(data_options),
+        tracking_uri=tracking_uri, backend=backend, address=address,
+        max_parallel=max_parallel, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+        device=device, verbose=ctx.obj["verbose"])
+    say = lambda message: click.echo(message, err=True)  # noqa: E731
+    console = Console(width=max(100, Console().width))
+    if dry_run:
+        result = sweep.collect(sweep.plan_grid(config, say))
+        counts = result.counts
+        console.print(sweep_view.summary_table(result, f"dry run: {counts.get('pending', 0)} "
+                                               f"to run, {counts.get('skipped', 0)} already "
+                                               "in MLflow (skipped)"))
+        return
+    try:
+        result = sweep.run_grid(config, on_event=say)
+    except sweep.SweepInterrupted as stop:
+        console.print(sweep_view.summary_table(stop.result))
+        click.secho("interrupted: finished runs are kept in MLflow; run the same command "
+                    "again to do the rest", fg="yellow", err=True)
+        sys.exit(130)
+    console.print(sweep_view.summary_table(result))
+    for line in sweep_view.failure_lines(result):
+        click.secho(line, fg="red", err=True)
+    click.echo(f"runs in {result.tracking_uri} ({result.seconds:.0f} s)")
+    if not result.complete:
+        click.secho("some runs failed; rerun the same command to retry only those",
+                    fg="yellow", err=True)
+        sys.exit(1)
+
+
+# --- data: MS-ASL slicing, fetching clips, extracting landmarks (harness.msasl, .fetch, .extract)
+@main.group("data")
+def data_group() -> None:
+    """Datasets from videos to landmarks: slice MS-ASL, fetch its clips, extract landmarks."""
+
+
+SPLIT_CHOICE = click.Choice(["train", "val", "test"])
+
+
+@data_group.command("slice")
+@click.option("--dataset", type=click.Choice(["msasl"]), default="msasl", show_default=True)
+@click.option("--vocab", type=int, required=True, help="Keep classes 0..N-1 (MS-ASL N).")
+@click.option("--split", "splits", multiple=True, type=SPLIT_CHOICE,
+              help="Only these splits (repeatable; default all that exist).")
+@click.option("--annotations", type=click.Path(path_type=Path), default=None,
+              help="Folder of Microsoft's MSASL_*.json (default: datasets/downloads/msasl, "
+                   "then the shared copy).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where MSASL<N>_<split>.json go (default datasets/downloads/msasl).")
+def data_slice(dataset, vocab, splits, annotations, out) -> None:
+    """Write MS-ASL N (labels < N) per split and print its clip, class and signer counts."""
+    from harness import msasl
+    sliced = msasl.load_slice(vocab, annotations, tuple(splits) or msasl.SPLITS)
+    written = msasl.write_slice(sliced, out or msasl.default_slice_dir())
+    click.echo(f"MS-ASL{vocab} from {sliced.folder}:")
+    for row in sliced.counts().itertuples():
+        click.echo(f"  {row.split:<5} {row.clips:>6,} clips  {row.classes:>5} classes  "
+                   f"{row.signers:>3} signers")
+    for split in sliced.missing:
+        click.echo(f"  {split:<5} skipped: {msasl.split_file(split)} is not in "
+                   f"{sliced.folder} (part of Microsoft's full release)")
+    click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@data_group.command("fetch")
+@click.option("--dataset", type=click.Choice(["msasl"]), default="msasl", show_default=True)
+@click.option("--vocab", type=int, required=True, help="Fetch MS-ASL N (labels < N).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for <clip_id>.mp4, index.csv and the reports.")
+@click.option("--workers", type=int, default=None, help="Concurrent downloads (default 4).")
+@click.option("--split", "splits", multiple=True, type=SPLIT_CHOICE,
+              help="Only these splits (repeatable; default all that exist).")
+@click.option("--crop", is_flag=True, help="Crop each clip to the annotated signer box.")
+@click.option("--retries", type=int, default=None, help="Retries of a transient failure.")
+@click.option("--annotations", type=click.Path(path_type=Path), default=None,
+              help="Folder of Microsoft's MSASL_*.json.")
+def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations) -> None:
+    """Download MS-ASL clips with yt-dlp, cut to the annotated times (resumable)."""
+    import dataclasses
+
+    from harness import fetch, msasl
+    config = fetch.FetchConfig(crop=crop)
+    if workers is not None:
+        config = dataclasses.replace(config, workers=workers)
+    if retries is not None:
+        config = dataclasses.replace(config, retries=retries)
+    summary = fetch.fetch_msasl(vocab, out, tuple(splits) or msasl.SPLITS, annotations, config)
+    click.echo(f"MS-ASL{vocab} clips in {summary.out}: {summary.fetched} fetched now, "
+               f"{summary.present} already there, {summary.failed} failed "
+               f"({summary.seconds:.0f} s)")
+    for row in summary.per_split.itertuples():
+        click.echo(f"  {row.split:<5} {row.obtained:>6,}/{row.planned:,} clips  "
+                   f"{row.classes_obtained:>5}/{row.classes} classes")
+    for split in summary.missing_splits:
+        click.echo(f"  {split:<5} skipped: {msasl.split_file(split)} not available")
+    if summary.failures_csv:
+        click.echo(f"failures (clip, url, reason): {summary.failures_csv}")
+    click.echo(f"per-class counts: {summary.out / fetch.SUMMARY_FILE}")
+    click.echo(f"next: slrbench data extract --dataset msasl --videos {summary.out}")
+
+
+@data_group.command("extract")
+@click.option("--videos", type=click.Path(path_type=Path), required=True,
+              help="Folder of videos (or JPEG frame folders) with an index CSV; for "
+                   "--dataset gsl the GSL root.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="The landmark store to write (default datasets/stores/<name>).")
+@click.option("--index", "index_file", type=click.Path(path_type=Path), default=None,
+              help="CSV with file,gloss[,signer,split] (default labels.csv or index.csv "
+                   "in --videos).")
+@click.option("--dataset", type=click.Choice(["gsl", "msasl"]), default=None,
+              help="Read that dataset's layout and official vocabulary.")
+@click.option("--annotations", type=click.Path(path_type=Path), default=None,
+              help="Folder of the dataset's split/class files (gsl, msasl).")
+@click.option("--workers", type=int, default=None,
+              help="Processes running MediaPipe (default: one per CPU core).")
+@click.option("--keep-parts", is_flag=True, help="Keep the per-clip files after packing.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Process pool here, or Ray actors (extra [ray]); on a "
+                                      "multi-machine cluster the store folder must be shared.")
+@click.option("--address", default=None,
+              help="Ray cluster address (default: a local Ray instance).")
+@click.option("--verbose", "local_verbose", is_flag=True, help="Show MediaPipe's own logs.")
+@click.pass_context
+def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, keep_parts,
+                 backend, address, local_verbose) -> None:
+    """MediaPipe Holistic on every frame -> a landmark store (resumable, parallel)."""
+    from harness import extract
+    plan = extract.plan_extraction(videos, dataset, index_file, annotations)
+    out = out or extract.default_store(plan.dataset)
+    config = extract.ExtractConfig(workers=workers or 0, keep_parts=keep_parts,
+                                   verbose=local_verbose or ctx.obj["verbose"],
+                                   backend=backend, address=address)
+    if plan.note:
+        click.echo(plan.note, err=True)
+    summary = extract.extract_store(plan.index, out, plan.vocab, plan.dataset, config)
+    speed = (f" ({summary.frames:,} frames, {summary.frames_per_second:.1f} frames/s, "
+             f"{summary.workers} workers)" if summary.extracted else "")
+    click.echo(f"{summary.clips} clips: {summary.extracted} extracted now{speed}, "
+               f"{summary.resumed} resumed, {summary.reused} already in the store, "
+               f"{summary.failed} failed ({summary.seconds:.0f} s)")
+    if summary.errors_csv:
+        click.secho(f"unreadable clips are listed in {summary.errors_csv}", fg="yellow",
+                    err=True)
+    click.echo(f"store: {summary.store}")
+    click.echo(f"use it: slrbench run --model pooled_logreg --dataset "
+               f"{plan.dataset if dataset else 'landmarks'} --data-dir {summary.store}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ resumes. Only when every clip is accounted for are the parts packed into the sto
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import csv
 import hashlib
 import io
@@ -18,6 +19,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ from harness.errors import BadAnnotations, BadStore, BadVideo, ExtractionAborted
 from harness.paths import data_root
 from harness.progress import bar
 from harness.store import LandmarkStore, StoreWriter, is_store
-from harness.video_io import probe
+from harness.video_io import VIDEO_SUFFIXES, probe
 
 INDEX_NAMES = ("labels.csv", "index.csv")
 OPTIONAL_COLUMNS = ("clip_id", "signer", "split", "session", "label", "url", "start_time",
@@ -50,6 +52,8 @@ class ExtractConfig:
     extractor: str = "holistic"
     verbose: bool = False
     keep_parts: bool = False       # keep STORE.parts/ after packing (else removed)
+    backend: str = "local"         # "local" process pool, or "ray" (one actor per worker)
+    address: str | None = None     # Ray cluster address; None starts a local Ray
 
     def worker_count(self, pending: int) -> int:
         wanted = self.workers if self.workers > 0 else (os.cpu_count() or 1)
@@ -58,6 +62,11 @@ class ExtractConfig:
 
 def default_store(name: str) -> Path:
     return data_root() / "stores" / name
+
+
+def store_name(videos: Path, dataset: str | None = None) -> str:
+    """``gsl``/``msasl``, else the videos folder's name without a ``-videos`` suffix."""
+    return dataset or Path(videos).resolve().name.removesuffix("-videos")
 
 
 def parts_dir(store: Path) -> Path:
@@ -111,13 +120,13 @@ def normalise_index(index: pd.DataFrame, videos: Path, where: str) -> pd.DataFra
                                  f"{column!r}")
     index["file"] = index["file"].astype(str)
     index["gloss"] = index["gloss"].astype(str)
-    index["video"] = [str(p if p.is_absolute() else (videos / p))
+    # absolute, so that a store made from `--videos ../x` is recognised from anywhere
+    videos = Path(os.path.abspath(videos))
+    index["video"] = [os.path.abspath(p if p.is_absolute() else videos / p)
                       for p in map(Path, index["file"])]
-    if "clip_id" not in index or (index["clip_id"].astype(str) == "").any():
-        index["clip_id"] = [Path(f).with_suffix("").as_posix() if Path(f).suffix.lower() in
-                            (".mp4", ".avi", ".mov", ".mkv", ".webm") else Path(f).as_posix()
-                            for f in index["file"]]
-    index["clip_id"] = index["clip_id"].astype(str)
+    given = index["clip_id"].astype(str).str.strip() if "clip_id" in index else \
+        pd.Series("", index=index.index)
+    index["clip_id"] = [cid or default_clip_id(f, videos) for cid, f in zip(given, index["file"])]
     duplicated = index["clip_id"][index["clip_id"].duplicated()].tolist()
     if duplicated:
         raise BadAnnotations(f"{where}: duplicate clip ids {duplicated[:3]}; each row must "
@@ -125,10 +134,57 @@ def normalise_index(index: pd.DataFrame, videos: Path, where: str) -> pd.DataFra
     if "signer" not in index:
         index["signer"] = UNKNOWN_SIGNER
     index["signer"] = index["signer"].astype(str).replace("", UNKNOWN_SIGNER)
+    for column in ("start_time", "end_time"):
+        if column in index:
+            index[column] = pd.to_numeric(index[column], errors="coerce")
     if "split" not in index:
         index["split"] = ""
     index["split"] = index["split"].astype(str).str.strip().str.lower().replace("dev", "val")
     return index.reset_index(drop=True)
+
+
+@dataclass
+class ExtractionPlan:
+    """What to extract and how to label it: the index, the vocabulary, the store's name."""
+
+    index: pd.DataFrame
+    vocab: list[str] | None
+    dataset: str
+    note: str = ""
+
+
+def plan_extraction(videos: Path, dataset: str | None = None, index_file: Path | None = None,
+                    annotations: Path | None = None) -> ExtractionPlan:
+    """The generic index, or a dataset's own layout and vocabulary (``gsl``, ``msasl``)."""
+    videos = Path(videos)
+    if not videos.exists():
+        raise BadAnnotations(f"{videos}: no such folder of videos")
+    if dataset in (None, "", "videos"):
+        return ExtractionPlan(read_index(videos, index_file), None, store_name(videos))
+    if dataset == "gsl":
+        from harness.adapters import gsl
+        index, vocab, absent = gsl.extraction_index(videos, annotations)
+        index = normalise_index(index, videos, f"{videos} (GSL split files)")
+        note = (f"{absent} clips listed in the GSL split files have no frame folder under "
+                f"{videos}; extracting the {len(index)} present") if absent else ""
+        return ExtractionPlan(index, vocab, "gsl", note)
+    if dataset == "msasl":
+        from harness.adapters import msasl as msasl_adapter
+        index, vocab = msasl_adapter.extraction_index(videos, index_file, annotations)
+        return ExtractionPlan(index, vocab, "msasl")
+    raise BadAnnotations(f"--dataset {dataset!r}: extraction knows gsl and msasl layouts; "
+                         "for anything else give a folder with an index CSV (no --dataset)")
+
+
+def default_clip_id(file: str, videos: Path) -> str:
+    """The file's path under the videos folder without its video suffix (else its stem)."""
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(videos)
+        except ValueError:
+            return path.stem if path.suffix.lower() in VIDEO_SUFFIXES else path.name
+    return (path.with_suffix("") if path.suffix.lower() in VIDEO_SUFFIXES else path).as_posix()
 
 
 # --- work items and their outcome ---------------------------------------------------------
@@ -187,7 +243,19 @@ def _silence_fd2() -> None:
     os.close(devnull)
 
 
-def _init_worker(extractor_name: str, verbose: bool, save: SaveFn) -> None:
+def _exit_with_parent(parent: int) -> None:
+    # A pool worker blocked in MediaPipe outlives a killed parent and keeps burning CPU;
+    # a daemon thread ends it once it is orphaned.
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(extractor_name: str, verbose: bool, save: SaveFn, parent: int) -> None:
+    _exit_with_parent(parent)
     if not verbose:
         from harness.quiet import silence_native_logs
         silence_native_logs()
@@ -230,6 +298,14 @@ def _old_store(out: Path) -> LandmarkStore | None:
         return None  # rebuilt from parts and videos
 
 
+def _quiet_probe(video: str, verbose: bool):
+    # FFmpeg inside OpenCV prints its complaints about a damaged file to fd 2; the error
+    # report says it in one line instead.
+    from harness.quiet import fd_stderr_silenced
+    with (contextlib.nullcontext() if verbose else fd_stderr_silenced()):
+        return probe(video)
+
+
 def _write_errors(path: Path, errors: list[dict]) -> None:
     if not errors:
         if path.exists():
@@ -250,7 +326,8 @@ def _run_pool(jobs: list[Job], totals: dict[str, int], config: ExtractConfig, sa
     fatal = None
     with bar(sum(totals.values()), "extracting landmarks", unit="frames") as progress, \
             futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                        initargs=(config.extractor, config.verbose, save)) as pool:
+                                        initargs=(config.extractor, config.verbose, save,
+                                                  os.getpid())) as pool:
         pending = {pool.submit(_run_job, job): job for job in jobs}
         try:
             for future in futures.as_completed(pending):
@@ -309,7 +386,7 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
             summary.reused += 1
             continue
         try:
-            info = probe(row.video)
+            info = _quiet_probe(row.video, config.verbose)
         except BadVideo as error:
             errors.append({"clip_id": row.clip_id, "video": row.video, "error": str(error)})
             continue
@@ -323,7 +400,11 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
 
     if jobs:
         try:
-            _run_pool(jobs, totals, config, save, summary, errors)
+            if config.backend == "ray":
+                from harness.sweep_backends import ray_extract_pool
+                ray_extract_pool(jobs, totals, config, save, summary, errors, config.address)
+            else:
+                _run_pool(jobs, totals, config, save, summary, errors)
         except ExtractionAborted as error:
             _write_errors(errors_file(out), errors)
             done = len(list(parts.glob("*.npy")))
@@ -384,30 +465,30 @@ def _pack(out: Path, keep: pd.DataFrame, vocab: tuple[str, ...], dataset: str,
 
 
 # --- single videos (predict) --------------------------------------------------------------
-def extract_video(path: Path | str, verbose: bool = False, extractor=None) -> np.ndarray:
-    """Landmarks of one video or frame folder, in this process (for ``predict``)."""
+def extract_videos(paths: Sequence[Path | str], verbose: bool = False) -> list[np.ndarray]:
+    """Landmarks of a few videos or frame folders, in this process, one MediaPipe graph.
+
+    For ``predict``: no pool to start, and no progress bar for fd 2 silencing to hide.
+    Raises BadVideo for a clip that cannot be read or shows nobody.
+    """
+    from harness.extractors import make_extractor
     from harness.quiet import fd_stderr_silenced, silence_native_logs
     from harness.video_io import iter_frames
     if not verbose:
         silence_native_logs()
-    own = extractor is None
-    with (fd_stderr_silenced() if not verbose else _nothing()):
-        if own:
-            from harness.extractors import make_extractor
-            extractor = make_extractor("holistic")
-        try:
-            landmarks = extractor(iter_frames(path))
-        finally:
-            if own:
-                extractor.close()
-    if np.isnan(landmarks).all():
-        raise BadVideo(f"{path}: MediaPipe found no person in any of {len(landmarks)} frames")
-    return landmarks
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    quiet = fd_stderr_silenced if not verbose else contextlib.nullcontext
+    results = []
+    with quiet():
+        extractor = make_extractor("holistic")
+    try:
+        for path in paths:
+            with quiet():
+                landmarks = extractor(iter_frames(path))
+            if np.isnan(landmarks).all():
+                raise BadVideo(f"{path}: MediaPipe found no person in any of "
+                               f"{len(landmarks)} frames")
+            results.append(landmarks)
+    finally:
+        with quiet():
+            extractor.close()
+    return results

@@ -166,7 +166,8 @@ def check_clip_id(value: str, where: str) -> str:
     return value
 
 
-def records_frame(records: list[dict], split: str, classes: list[str], source: Path) -> pd.DataFrame:
+def records_frame(records: list[dict], split: str, classes: list[str],
+                  source: Path) -> pd.DataFrame:
     """One row per clip: the harness metadata plus what fetching needs (url, times, box)."""
     rows = []
     for index, record in enumerate(records):
@@ -198,7 +199,8 @@ class MsaslSlice:
     def frame(self) -> pd.DataFrame:
         parts = [records_frame(recs, split, self.classes, self.folder / split_file(split))
                  for split, recs in self.records.items()]
-        frame = pd.concat(parts, ignore_index=True) if parts else records_frame([], "", [], self.folder)
+        frame = pd.concat(parts, ignore_index=True) if parts else \
+            records_frame([], "", [], self.folder)
         duplicated = frame["clip_id"][frame["clip_id"].duplicated()].tolist()
         if duplicated:
             raise BadAnnotations(f"{self.folder}: several records share the url and times of "

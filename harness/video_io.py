@@ -10,6 +10,7 @@ import numpy as np
 from harness.errors import BadVideo
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 DEFAULT_FRAME_FOLDER_FPS = 30.0  # GSL frame folders carry no rate; the dataset was 30 fps
 
 
@@ -25,6 +26,25 @@ class VideoInfo:
 def _cv2():
     import cv2  # opencv ships with mediapipe ([extract]) and [video]
     return cv2
+
+
+def _open_upright(path: Path):
+    """An opened capture + the rotation that makes its frames upright (or None).
+
+    Phones store portrait clips as landscape frames plus a rotation tag. OpenCV builds
+    differ in whether they apply it, so auto-rotation is switched off and the tag is
+    applied here: every build then yields the frames a player would show.
+    """
+    cv2 = _cv2()
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise BadVideo(f"{path}: cannot open this video (unsupported or corrupt file)")
+    degrees = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
+    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+    rotation = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
+                270: cv2.ROTATE_90_COUNTERCLOCKWISE}.get(degrees)
+    return capture, rotation
 
 
 def frame_files(folder: Path) -> list[Path]:
@@ -44,15 +64,15 @@ def probe(path: Path | str) -> VideoInfo:
         return VideoInfo(path, DEFAULT_FRAME_FOLDER_FPS, len(files), first.shape[1], first.shape[0])
     if not path.exists():
         raise BadVideo(f"{path}: no such video file")
-    capture = cv2.VideoCapture(str(path))
+    capture, rotation = _open_upright(path)
     try:
-        if not capture.isOpened():
-            raise BadVideo(f"{path}: cannot open this video (unsupported or corrupt file)")
         fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if rotation in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE):
+            width, height = height, width
         return VideoInfo(path, float(fps) if fps > 0 else 30.0,
-                         int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
-                         int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                         int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+                         int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), width, height)
     finally:
         capture.release()
 
@@ -80,10 +100,7 @@ def iter_frames(path: Path | str) -> Iterator[np.ndarray]:
         return
     if not path.exists():
         raise BadVideo(f"{path}: no such video file")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise BadVideo(f"{path}: cannot open this video (unsupported or corrupt file)")
+    capture, rotation = _open_upright(path)
     count = 0
     try:
         while True:
@@ -91,6 +108,8 @@ def iter_frames(path: Path | str) -> Iterator[np.ndarray]:
             if not ok:
                 break
             count += 1
+            if rotation is not None:
+                frame = cv2.rotate(frame, rotation)
             yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         capture.release()

@@ -89,6 +89,14 @@ def test_video_input_on_real_asl8_clips_decodes_each_clip_once(shared, tmp_path,
     assert np.array_equal(proba.argmax(1), table["predicted"].to_numpy())
     assert np.allclose(proba.max(1), table["probability"].to_numpy(), atol=1e-9)
     assert np.array_equal(loaded.model.predict_proba(test), proba)
+    # `slrbench predict` on a video model decodes the files (no landmark extraction) and
+    # ranks glosses of the run's vocabulary.
+    from harness.predict import predict_files
+    videos = [root / f for f in pd.read_csv(root / "labels.csv")["file"][:2]]
+    top = min(3, len(loaded.vocab))
+    ranked = list(predict_files(result.run_id, videos, tracking_uri, top=top))
+    assert [path for path, _ in ranked] == videos
+    assert all(len(glosses) == top and {g for g, _ in glosses} <= set(loaded.vocab) for _, glosses in ranked)
 
 
 def test_runner_refuses_a_model_input_the_dataset_lacks(tracking_uri):

@@ -310,3 +310,23 @@ def test_ray_extract_pool_is_a_drop_in_for_the_process_pool(tmp_path, ray_instan
     [here] = extract.extract_videos([video])
     assert on_ray.shape == here.shape == (9, 543, 3)
     np.testing.assert_allclose(on_ray, here, atol=1e-5)   # NaN where MediaPipe saw nothing
+
+
+@pytest.mark.slow
+def test_data_extract_command_on_ray_builds_a_store(tmp_path, ray_instance, shared):
+    from click.testing import CliRunner
+
+    from harness.cli import main
+    from harness.store import LandmarkStore
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    source = shared / "asl8-videos" / "clips" / "No" / "No03.mp4"   # 9 frames
+    (videos / "no03.mp4").write_bytes(source.read_bytes())
+    (videos / "labels.csv").write_text("file,gloss,signer\nno03.mp4,NO,S1\n")
+    result = CliRunner().invoke(main, ["data", "extract", "--videos", str(videos), "--out",
+                                       str(tmp_path / "store"), "--backend", "ray",
+                                       "--workers", "1"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    store = LandmarkStore.open(tmp_path / "store")
+    assert len(store) == 1 and store.clip(0).shape == (9, 543, 3)
+    assert store.meta["gloss"].tolist() == ["NO"]

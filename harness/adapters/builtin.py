@@ -1,7 +1,7 @@
 """Registers the built-in dataset adapters through the same hook as third-party ones."""
 from __future__ import annotations
 
-from harness.adapters import asl_signs, landmarks, signo, synthetic
+from harness.adapters import asl_signs, gsl, landmarks, msasl, signo, synthetic, videos
 from harness.hookspecs import hookimpl
 
 
@@ -12,4 +12,7 @@ def slrbench_datasets() -> list:
         signo.SPEC,
         landmarks.SPEC,
         synthetic.SPEC,
+        msasl.SPEC,
+        gsl.SPEC,
+        videos.SPEC,
     ]
