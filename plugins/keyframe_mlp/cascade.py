@@ -13,7 +13,14 @@ import torch
 
 from plugins.keyframe_mlp.nets import StageMLP
 
-CHUNK_ROWS = 32768        # stage inputs evaluated at a time (bounds [rows, classes] memory)
+# Stage inputs are evaluated in chunks of about CHUNK_ELEMENTS probabilities (16 MiB per
+# [rows, classes] tensor), so 1000 classes do not need GiBs of transient memory.
+CHUNK_ELEMENTS = 2 ** 22
+MIN_CHUNK_ROWS, MAX_CHUNK_ROWS = 1024, 65536
+
+
+def chunk_rows(num_classes: int) -> int:
+    return max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, CHUNK_ELEMENTS // max(num_classes, 1)))
 
 
 def stage_rows(keys: torch.Tensor, clip_of: torch.Tensor) -> torch.Tensor:
@@ -52,6 +59,7 @@ class StageOutput:
     pred: torch.Tensor                 # [F] its class
     label_prob: torch.Tensor | None    # [F] probability of the clip's label (if given)
     label_logp: torch.Tensor | None    # [F] its log (for the validation loss)
+    probs: torch.Tensor | None = None  # [F, C] all probabilities, kept when one chunk
 
 
 @torch.no_grad()
@@ -59,26 +67,30 @@ def run_stage(net: StageMLP, x: torch.Tensor, rows: torch.Tensor,
               frame_labels: torch.Tensor | None = None) -> StageOutput:
     """Evaluate a stage (in eval mode: the caller's job) on all rows in chunks.
 
-    Only per-frame summaries are kept, so memory stays ``CHUNK_ROWS x classes``.
+    Only per-frame summaries are kept, so memory stays about ``CHUNK_ELEMENTS`` floats.
     """
     max_prob, pred, label_prob, label_logp = [], [], [], []
-    for start in range(0, len(rows), CHUNK_ROWS):
-        logits = net(gather_inputs(x, rows[start:start + CHUNK_ROWS]))
+    prob = None
+    step = chunk_rows(net.num_classes)
+    for start in range(0, len(rows), step):
+        logits = net.forward_rows(x, rows[start:start + step])
         prob = torch.softmax(logits, dim=1)
         top, cls = prob.max(dim=1)
         max_prob.append(top)
         pred.append(cls)
         if frame_labels is not None:
-            chosen = frame_labels[start:start + CHUNK_ROWS].unsqueeze(1)
+            chosen = frame_labels[start:start + step].unsqueeze(1)
             label_prob.append(prob.gather(1, chosen).squeeze(1))
             label_logp.append(torch.log_softmax(logits, dim=1).gather(1, chosen).squeeze(1))
     cat = lambda parts: torch.cat(parts) if parts else None  # noqa: E731
-    return StageOutput(cat(max_prob), cat(pred), cat(label_prob), cat(label_logp))
+    single_chunk = len(rows) <= step
+    return StageOutput(cat(max_prob), cat(pred), cat(label_prob), cat(label_logp),
+                       prob if single_chunk else None)
 
 
 @torch.no_grad()
 def probs_at(net: StageMLP, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(net(gather_inputs(x, rows)), dim=1)
+    return torch.softmax(net.forward_rows(x, rows), dim=1)
 
 
 @dataclass
@@ -112,7 +124,9 @@ def run_cascade(nets: list[StageMLP], x: torch.Tensor, clip_of: torch.Tensor, n_
         frames.append(best)
         scores.append(score[best])
         tops.append(out.max_prob[best])
-        probas.append(probs_at(net, x, rows[best]))
+        # a single chunk kept every row's probabilities; otherwise recompute the N rows
+        probas.append(out.probs[best] if out.probs is not None
+                      else probs_at(net, x, rows[best]))
         keys = torch.cat([keys, best.unsqueeze(1)], dim=1)
     score_table = torch.stack(scores, dim=1)
     chosen = score_table.argmax(dim=1)          # first maximum: the earlier stage on ties

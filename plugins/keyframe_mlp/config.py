@@ -44,8 +44,12 @@ class KeyframeMLPConfig:
     lr_factor: float = 0.5
     balance: Literal["none", "class_weights", "sampler"] = "none"
 
-    # --- inference ------------------------------------------------------------------
+    # --- compute ----------------------------------------------------------------------
     infer_batch_clips: int = 256         # clips whose frames share one forward pass
+    # torch threads while fitting and predicting (restored afterwards); 0 keeps torch's
+    # setting. Batches of 200 frames gain little from more threads, and on shared cores
+    # extra OpenMP threads spin against each other (30x slower epochs were measured).
+    threads: int = 1
 
     def __post_init__(self) -> None:
         if not 1 <= self.stages <= MAX_STAGES:
@@ -64,6 +68,9 @@ class KeyframeMLPConfig:
         for name, value in positive.items():
             if value <= 0:
                 raise BadConfig(f"keyframe_mlp: {name}={value}; it must be positive")
+        if self.threads < 0:
+            raise BadConfig(f"keyframe_mlp: threads={self.threads}; use 0 (torch's setting) "
+                            "or a positive count")
         if self.l2 < 0 or not 0.0 < self.lr_factor <= 1.0:
             raise BadConfig(f"keyframe_mlp: l2={self.l2}, lr_factor={self.lr_factor}; need "
                             "l2 >= 0 and 0 < lr_factor <= 1")

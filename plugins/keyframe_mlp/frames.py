@@ -8,6 +8,7 @@ size, so building it for a large vocabulary never holds two copies.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -72,10 +73,6 @@ class FrameTable:
     def frame_labels(self) -> torch.Tensor:
         return self.labels[self.clip_of]
 
-    def local_index(self, frames: torch.Tensor) -> torch.Tensor:
-        """Global frame rows of one frame per clip -> the frame's index within its clip."""
-        return frames - self.offsets[:-1]
-
 
 def _fps(value: float, config: KeyframeMLPConfig) -> float:
     return float(value) if np.isfinite(value) and value > 0 else config.default_fps
@@ -83,12 +80,13 @@ def _fps(value: float, config: KeyframeMLPConfig) -> float:
 
 def build_table(clips, fps: np.ndarray, config: KeyframeMLPConfig, name: str,
                 labels: np.ndarray | None = None, mirror: bool = False,
-                n_frames: np.ndarray | None = None) -> FrameTable:
+                n_frames: np.ndarray | None = None,
+                advance: Callable[[int], None] | None = None) -> FrameTable:
     """Raw (unstandardised) features of every frame of ``clips`` (``len`` + ``clip(i)``).
 
     With ``mirror`` each clip is followed by its mirrored copy (same label). ``n_frames``
     (from the metadata) sizes the matrix up front; a clip whose length differs from it is
-    a broken dataset and raises :class:`BadLandmarks`.
+    a broken dataset and raises :class:`BadLandmarks`. ``advance(1)`` is called per clip.
     """
     copies = 2 if mirror else 1
     n = len(clips)
@@ -109,6 +107,8 @@ def build_table(clips, fps: np.ndarray, config: KeyframeMLPConfig, name: str,
             row = i * copies + copy
             x[offsets[row]:offsets[row + 1]] = frame_features(
                 version, rate, config.origin, config.shoulder_width, config.velocity)
+        if advance is not None:
+            advance(1)
     clip_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     table_labels = None
     if labels is not None:

@@ -1,7 +1,9 @@
 """The key-frame MLP as a slrbench SignModel: fit, predict, explain, oracle, save/load."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,18 @@ def _frame_counts(clips: ClipSet | Unlabelled) -> tuple[np.ndarray, np.ndarray]:
             clips.meta["n_frames"].to_numpy(dtype=np.int64))
 
 
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run with ``count`` torch threads (0: unchanged), restoring the previous setting."""
+    previous = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 class KeyframeMLP:
     """MLP1 over single frames, MLP2 over (key frame, frame) pairs, optional MLP3."""
 
@@ -49,10 +63,10 @@ class KeyframeMLP:
                         self.config.dropout)
 
     # --- training -----------------------------------------------------------------------
-    def _table(self, clips: ClipSet, name: str) -> FrameTable:
+    def _table(self, clips: ClipSet, name: str, advance=None) -> FrameTable:
         fps, n_frames = _frame_counts(clips)
         return build_table(clips, fps, self.config, name, labels=clips.labels,
-                           mirror=self.config.mirror, n_frames=n_frames)
+                           mirror=self.config.mirror, n_frames=n_frames, advance=advance)
 
     def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
         """Train the stages in turn, each with the earlier ones frozen.
@@ -65,16 +79,17 @@ class KeyframeMLP:
         """
         if len(train) == 0:
             raise SlrbenchError(f"keyframe_mlp: dataset {train.name!r} has no training clips")
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), torch_threads(self.config.threads):
             torch.manual_seed(ctx.seed)
             generator = torch.Generator().manual_seed(ctx.seed)
-            train_table = self._table(train, f"{train.name} (train)")
+            with ctx.progress(len(train) + len(val), "keyframe_mlp features") as bar:
+                train_table = self._table(train, f"{train.name} (train)", bar.advance)
+                val_table = self._table(val, f"{val.name} (val)", bar.advance) \
+                    if len(val) else None
             self.standardiser = Standardiser.fit(train_table.x)
-            self.standardiser.apply_(train_table.x)
-            val_table = None
-            if len(val):
-                val_table = self._table(val, f"{val.name} (val)")
-                self.standardiser.apply_(val_table.x)
+            for table in (train_table, val_table):
+                if table is not None:
+                    self.standardiser.apply_(table.x)
             self.nets = []
             train_keys = torch.empty((train_table.n_clips, 0), dtype=torch.int64)
             val_keys = torch.empty((val_table.n_clips if val_table else 0, 0),
@@ -112,6 +127,11 @@ class KeyframeMLP:
                  ) -> tuple[CascadeResult, np.ndarray]:
         """Run the cascade over batches of clips; returns the results and n_frames."""
         self._check_trained()
+        with torch_threads(self.config.threads):
+            return self._cascade_batches(clips, labels)
+
+    def _cascade_batches(self, clips: ClipSet | Unlabelled, labels: np.ndarray | None
+                         ) -> tuple[CascadeResult, np.ndarray]:
         fps, n_frames = _frame_counts(clips)
         parts: list[CascadeResult] = []
         step = self.config.infer_batch_clips
@@ -184,7 +204,8 @@ class KeyframeMLP:
                 net.load_state_dict(state)
             except RuntimeError as error:
                 raise BadModelDir(f"{path}/mlp{stage}.pt does not match the saved config "
-                                  f"({str(error).splitlines()[0]}); save the model again")
+                                  f"({str(error).splitlines()[0]}); save the model again") \
+                    from None
             net.eval()
             model.nets.append(net)
         return model

@@ -20,6 +20,7 @@ class StageMLP(nn.Module):
             width = size
         layers.append(nn.Linear(width, num_classes))
         self.layers = nn.Sequential(*layers)
+        self.num_classes = num_classes
         for module in self.layers:
             if isinstance(module, nn.Linear):
                 # Keras Dense defaults (glorot_uniform kernel, zero bias), as in the original.
@@ -28,6 +29,25 @@ class StageMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
+
+    def forward_rows(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Logits for inputs given as frame rows ``[B, k]`` of ``x``, without copying them.
+
+        The first layer is split into one block per input position: a key frame recurs in
+        every input of its clip, so each distinct (row, position) is multiplied once. For
+        stage 2 this halves the first layer's cost, for stage 3 it cuts it to a third.
+        Same function as ``forward`` on the concatenated frames, up to float rounding.
+        """
+        if rows.shape[1] == 1:
+            return self.layers(x[rows[:, 0]])
+        first = self.layers[0]
+        width = x.shape[1]
+        hidden = first.bias.expand(len(rows), -1)
+        for position in range(rows.shape[1]):
+            unique, inverse = torch.unique(rows[:, position], return_inverse=True)
+            block = first.weight[:, position * width:(position + 1) * width]
+            hidden = hidden + (x[unique] @ block.T)[inverse]
+        return self.layers[1:](hidden)
 
     def hidden_kernels(self) -> list[torch.Tensor]:
         """Weights that carry the original's L2 penalty (not the output layer's)."""

@@ -88,7 +88,8 @@ def load_model(path: Path) -> tuple[KeyframeMLPConfig, tuple[str, ...], np.ndarr
     try:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise BadModelDir(f"{manifest_file}: not valid JSON ({error}); save the model again")
+        raise BadModelDir(f"{manifest_file}: not valid JSON ({error}); save the model "
+                          "again") from None
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise BadModelDir(f"{manifest_file}: not a {FORMAT} v{VERSION} model directory")
     config = _config_from_json(manifest["config"], manifest_file)

@@ -86,8 +86,8 @@ class _Plateau:
 
 def train_stage(net: StageMLP, stage: int, train: StageData, val: StageData | None,
                 num_classes: int, config: KeyframeMLPConfig, ctx: RunContext,
-                generator: torch.Generator) -> dict[str, float]:
-    """Train ``net`` in place; returns a summary (best epoch, its losses, epochs run).
+                generator: torch.Generator) -> None:
+    """Train ``net`` in place and leave it in eval mode with its best weights.
 
     Without validation clips the training loss is monitored instead.
     """
@@ -99,7 +99,7 @@ def train_stage(net: StageMLP, stage: int, train: StageData, val: StageData | No
     sample_weights = _class_weights(train.labels, num_classes)[train.labels].double() \
         if config.balance == "sampler" else None
     best_loss, best_state, best_epoch, wait, epoch = float("inf"), None, 0, 0, 0
-    summary: dict[str, float] = {}
+    logged_rate = None
     with ctx.progress(config.epochs, f"keyframe_mlp {prefix}") as bar:
         for epoch in range(1, config.epochs + 1):
             train_loss = _train_epoch(net, train, weights, sample_weights, config, optimizer,
@@ -112,13 +112,15 @@ def train_stage(net: StageMLP, stage: int, train: StageData, val: StageData | No
                 ctx.log_metric(f"{prefix}_val_loss", result.loss, epoch)
                 ctx.log_metric(f"{prefix}_val_top1", result.clip_top1, epoch)
                 ctx.log_metric(f"{prefix}_val_frame_top1", result.frame_top1, epoch)
-            ctx.log_metric(f"{prefix}_lr", optimizer.param_groups[0]["lr"], epoch)
+            rate = optimizer.param_groups[0]["lr"]
+            if rate != logged_rate:          # one point per change: MLflow calls are not free
+                ctx.log_metric(f"{prefix}_lr", rate, epoch)
+                logged_rate = rate
             bar.advance(1)
             bar.set_description(f"keyframe_mlp {prefix} loss {monitored:.3f}")
             if monitored < best_loss:
                 best_loss, best_epoch, wait = monitored, epoch, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                summary = {"train_loss": train_loss, "monitored_loss": monitored}
             else:
                 wait += 1
                 if wait >= config.patience:
@@ -127,10 +129,8 @@ def train_stage(net: StageMLP, stage: int, train: StageData, val: StageData | No
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
-    summary.update(best_epoch=float(best_epoch), epochs_run=float(epoch))
     ctx.log_metric(f"{prefix}_best_epoch", best_epoch)
     ctx.log_metric(f"{prefix}_epochs_run", epoch)
-    return summary
 
 
 def _train_epoch(net: StageMLP, data: StageData, weights: torch.Tensor | None,

@@ -27,7 +27,7 @@ def _load(path: Path):
 SPEC = ModelSpec(
     name="lstm",
     summary="Stacked LSTM over 90 frames of both hands' x, y (Keras/TensorFlow; the study's "
-            "baseline, shift/scale/noise + class-balancing augmentation; TFLite export)",
+            "baseline; its shift/scale/noise + class balancing switchable; TFLite export)",
     inputs="landmarks",
     config=LSTMConfig,
     build=_build,

@@ -1,5 +1,5 @@
 """The study's augmentations for hand-landmark sequences: shift, scale, Gaussian noise, and
-class balancing by augmented copies. All act on ``[N, L, 42, 2]`` point arrays in which NaN
+class balancing by augmented copies. All act on ``[N, L, 42, C]`` point arrays in which NaN
 marks a missing hand; NaN stays NaN, so a transform never invents a hand.
 """
 from __future__ import annotations
@@ -8,8 +8,9 @@ import numpy as np
 
 
 def shift(points: np.ndarray, rng: np.random.Generator, max_shift: float) -> np.ndarray:
-    """Translate each clip by one uniform (dx, dy) in [-max_shift, max_shift]."""
-    offset = rng.uniform(-max_shift, max_shift, size=(len(points), 1, 1, 2))
+    """Translate each clip by one uniform (dx, dy) in [-max_shift, max_shift] (depth kept)."""
+    offset = np.zeros((len(points), 1, 1, points.shape[-1]))
+    offset[..., :2] = rng.uniform(-max_shift, max_shift, size=(len(points), 1, 1, 2))
     return (points + offset).astype(np.float32)
 
 
@@ -26,8 +27,8 @@ def noise(points: np.ndarray, rng: np.random.Generator, std: float) -> np.ndarra
 
 
 def _centre(points: np.ndarray) -> np.ndarray:
-    """Mean of each clip's present points ``[N, 1, 1, 2]`` (0.5, 0.5 if it has none)."""
-    flat = points.reshape(len(points), -1, 2)
+    """Mean of each clip's present points ``[N, 1, 1, C]`` (0.5 if it has none)."""
+    flat = points.reshape(len(points), -1, points.shape[-1])
     finite = np.isfinite(flat)
     count = finite.sum(axis=1)
     total = np.where(finite, flat, 0.0).sum(axis=1)

@@ -9,8 +9,13 @@ from typing import Literal
 class LSTMConfig:
     # Input: x, y of both hands (42 landmarks, 84 values) per frame, resampled to `frames`.
     frames: int = 90                      # the study's fixed length
-    normalise: Literal["none", "shoulder"] = "none"   # the study fed raw image coordinates
+    # "none": raw image x, y (the study); "shoulder": centred on the shoulders, in shoulder
+    # widths (raw where a dataset has no pose); "wrist": each hand's points relative to its
+    # wrist in units of its palm length, the wrist itself in shoulder coordinates.
+    normalise: Literal["none", "shoulder", "wrist"] = "none"
+    coords: Literal["xy", "xyz"] = "xy"  # the study used x, y; "xyz" adds MediaPipe's depth
     presence_flags: bool = True           # + one 0/1 value per hand (missing hands are 0)
+    standardise: bool = True              # z-score each input value with training statistics
     # Network: stacked LSTM + dense head.
     lstm_units: tuple[int, ...] = (64, 64)
     dense_units: int = 64
@@ -20,17 +25,22 @@ class LSTMConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     patience: int = 20                    # early stopping on validation loss, best restored
-    # Augmentation from the study, each switchable. Transforms are drawn afresh every epoch
-    # for each training sample with probability `augment_prob`; validation is never touched.
-    shift: bool = True
-    shift_max: float = 0.05               # uniform x/y translation, image units
-    scale: bool = True
+    lr_patience: int = 5                  # halve the learning rate after this many epochs
+                                          # without improvement (0: never)
+    # Augmentation from the study's second LSTM experiment, each switchable (all off: its
+    # first experiment, the plain baseline). Transforms are drawn afresh every epoch for
+    # each training sample with probability `augment_prob`; validation is never touched.
+    # Units are those of `normalise` (image units for "none", else shoulder widths).
+    shift: bool = False
+    shift_max: float = 0.05               # uniform x/y translation
+    scale: bool = False
     scale_max: float = 0.10               # zoom by 1 +- scale_max about the hands' centre
-    noise: bool = True
-    noise_std: float = 0.004              # Gaussian jitter per landmark, image units
+    noise: bool = False
+    noise_std: float = 0.004              # Gaussian jitter per coordinate
     augment_prob: float = 0.5
-    balance: bool = True                  # oversample smaller classes with augmented copies
+    balance: bool = False                 # fill smaller classes with augmented copies
     per_class: int = 0                    # balancing target per class; 0 = the largest class
+    threads: int = 1                      # TensorFlow CPU threads (0: TensorFlow's choice)
 
     def __post_init__(self) -> None:
         if self.frames < 2:

@@ -1,7 +1,8 @@
 """The LSTM baseline as a slrbench model: fit, batched prediction, save/load, TFLite export.
 
 Saved as a directory: ``model.keras`` (Keras' zip of JSON config + HDF5 weights, loaded
-with ``safe_mode``) and ``slrbench.json`` (config, classes). Nothing is pickled.
+with ``safe_mode``) and ``slrbench.json`` (config, classes, the input standardisation).
+Nothing is pickled.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from harness.api import (BadConfig, ClipSet, RunContext, SlrbenchError, Unlabell
 from plugins.lstm import augment
 from plugins.lstm.backend import keras_and_tf
 from plugins.lstm.config import LSTMConfig
-from plugins.lstm.features import clip_points, encode, feature_size
+from plugins.lstm.features import clip_points, encode, feature_size, point_stats
 from plugins.lstm.network import build_network, compile_network
 
 FORMAT = "slrbench-lstm/1"
@@ -29,21 +30,27 @@ PREDICT_BATCH = 256
 
 class LSTMModel:
     def __init__(self, config: LSTMConfig, num_classes: int, vocab: tuple[str, ...] = (),
-                 net=None):
+                 net=None, mean: np.ndarray | None = None, std: np.ndarray | None = None):
         self.config = config
         self.num_classes = int(num_classes)
         self.vocab = tuple(vocab)
         self._net = net
+        self._infer = None
+        self.mean, self.std = mean, std      # per-coordinate standardisation, [42, C]
 
     # --- features ---------------------------------------------------------------------
     @property
     def num_features(self) -> int:
-        return feature_size(self.config.presence_flags)
+        return feature_size(self.config.presence_flags, self.config.coords)
 
     def features(self, clips: ClipSet | Unlabelled) -> np.ndarray:
         """``[N, frames, features]`` float32: exactly what the network (and TFLite) reads."""
-        points = clip_points(clips, self.config.frames, self.config.normalise)
-        return encode(points, self.config.presence_flags)
+        cfg = self.config
+        return self._encode(clip_points(clips, cfg.frames, cfg.normalise, cfg.coords))
+
+    def _encode(self, points: np.ndarray) -> np.ndarray:
+        return encode(points, self.config.presence_flags, self.config.normalise == "wrist",
+                      self.mean, self.std)
 
     def _augment(self, points: np.ndarray, forced: np.ndarray,
                  rng: np.random.Generator) -> np.ndarray:
@@ -62,13 +69,16 @@ class LSTMModel:
 
     # --- training ---------------------------------------------------------------------
     def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
-        keras, _ = keras_and_tf()
+        keras, _ = keras_and_tf(self.config.threads)
         cfg = self.config
         keras.utils.set_random_seed(ctx.seed)
         rng = np.random.default_rng(ctx.seed)
         self._net = build_network(cfg, self.num_features, self.num_classes)
+        self._infer = None                  # a graph traced for an earlier network
 
-        points = clip_points(train, cfg.frames, cfg.normalise)
+        points = clip_points(train, cfg.frames, cfg.normalise, cfg.coords)
+        if cfg.standardise:
+            self.mean, self.std = point_stats(points, cfg.normalise == "wrist")
         labels = train.labels
         if cfg.balance:
             index, is_copy = augment.balance_index(labels, rng, cfg.per_class)
@@ -81,10 +91,9 @@ class LSTMModel:
         steps = math.ceil(len(index) / cfg.batch_size)
         best_loss, best_weights, best_epoch, waited = math.inf, None, -1, 0
         with ctx.progress(cfg.epochs * steps, "lstm: training") as bar:
-            callback = _BarCallback(bar)
+            callback = _bar_callback(bar)
             for epoch in range(cfg.epochs):
-                x = encode(self._augment(points[index], is_copy.copy(), rng),
-                           cfg.presence_flags)
+                x = self._encode(self._augment(points[index], is_copy.copy(), rng))
                 order = rng.permutation(len(index))
                 history = self._net.fit(x[order], labels[index][order],
                                         batch_size=cfg.batch_size, epochs=1, shuffle=False,
@@ -104,6 +113,9 @@ class LSTMModel:
                     waited += 1
                     if waited >= cfg.patience:
                         break
+                    if cfg.lr_patience and waited % cfg.lr_patience == 0:
+                        rate = self._net.optimizer.learning_rate
+                        rate.assign(float(rate.numpy()) / 2)
         if best_weights is not None:
             self._net.set_weights(best_weights)
         ctx.log_metric("best_epoch", best_epoch)
@@ -112,8 +124,15 @@ class LSTMModel:
     def _predict_features(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
             return np.zeros((0, self.num_classes), dtype=np.float32)
-        return np.asarray(self._net.predict(x, batch_size=PREDICT_BATCH, verbose=0),
-                          dtype=np.float32)
+        if self._infer is None:
+            # One traced graph for any batch size: Keras' predict() costs tens of ms of
+            # set-up per call, which would dominate the per-clip latency the harness times.
+            _, tf = keras_and_tf()
+            spec = tf.TensorSpec([None, self.config.frames, self.num_features], tf.float32)
+            self._infer = tf.function(lambda batch: self._net(batch, training=False),
+                                      input_signature=[spec])
+        return np.concatenate([np.asarray(self._infer(x[s:s + PREDICT_BATCH]), np.float32)
+                               for s in range(0, len(x), PREDICT_BATCH)])
 
     def predict_proba(self, clips: Unlabelled) -> np.ndarray:
         self._require_trained()
@@ -142,7 +161,9 @@ class LSTMModel:
         self._net.save(tmp)
         os.replace(tmp, path / KERAS_FILE)
         meta = {"format": FORMAT, "config": config_to_dict(self.config),
-                "num_classes": self.num_classes, "vocab": list(self.vocab)}
+                "num_classes": self.num_classes, "vocab": list(self.vocab),
+                "mean": None if self.mean is None else self.mean.tolist(),
+                "std": None if self.std is None else self.std.tolist()}
         tmp_meta = path / f".{META_FILE}.{os.getpid()}.tmp"
         tmp_meta.write_text(json.dumps(meta, indent=2), encoding="utf-8")
         os.replace(tmp_meta, path / META_FILE)
@@ -154,16 +175,23 @@ class LSTMModel:
         if not meta_file.is_file() or not keras_file.is_file():
             raise SlrbenchError(f"{path} is not a saved lstm model (needs {META_FILE} and "
                                 f"{KERAS_FILE}); point to the run's model/ artifact directory")
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise SlrbenchError(f"{meta_file} is not valid JSON ({error}); the saved model "
+                                "is damaged: re-train it or fetch the run's artifact again"
+                                ) from None
         if meta.get("format") != FORMAT:
             raise SlrbenchError(f"{meta_file}: format {meta.get('format')!r}, expected "
                                 f"{FORMAT!r}; re-train the model with this slrbench version")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
         config = config_from_dict(LSTMConfig, values)
-        keras, _ = keras_and_tf()
+        keras, _ = keras_and_tf(config.threads)
         net = keras.models.load_model(keras_file, compile=False, safe_mode=True)
         compile_network(net, config)
-        return cls(config, meta["num_classes"], tuple(meta["vocab"]), net)
+        stats = [None if meta.get(k) is None else np.asarray(meta[k], np.float32)
+                 for k in ("mean", "std")]
+        return cls(config, meta["num_classes"], tuple(meta["vocab"]), net, *stats)
 
     # --- export -----------------------------------------------------------------------
     def export(self, path: Path, fmt: str) -> Path:
@@ -176,17 +204,16 @@ class LSTMModel:
         return export_tflite(self, Path(path))
 
 
-class _BarCallback:
-    """Advance a harness progress bar once per training batch (a Keras callback)."""
+def _bar_callback(bar):
+    """A Keras callback advancing a harness progress bar once per training batch (defined
+    here because Keras is imported lazily)."""
+    keras, _ = keras_and_tf()
 
-    def __new__(cls, bar):
-        keras, _ = keras_and_tf()
+    class BarCallback(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            bar.advance(1)
 
-        class Callback(keras.callbacks.Callback):
-            def on_train_batch_end(self, batch, logs=None):
-                bar.advance(1)
-
-        return Callback()
+    return BarCallback()
 
 
 def _cross_entropy(proba: np.ndarray, labels: np.ndarray) -> float:

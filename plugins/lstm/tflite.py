@@ -32,12 +32,20 @@ def export_tflite(model, path: Path) -> Path:
     with contextlib.redirect_stdout(io.StringIO()):   # Keras prints "Saved artifact at ..."
         model._net.export(str(tmp), format="litert", input_signature=signature)
     os.replace(tmp, path)
+    axes = ",".join(f"{c}i" for c in cfg.coords)
     sidecar = {
-        "input": {"shape": [1, cfg.frames, model.num_features], "dtype": "float32",
-                  "layout": "per frame: left hand x0,y0..x20,y20, right hand x0,y0..x20,y20"
-                            + (", left present, right present" if cfg.presence_flags else ""),
-                  "frames": cfg.frames, "resample": "nearest frame",
-                  "normalise": cfg.normalise, "missing_hand": "all zeros"},
+        "input": {
+            "shape": [1, cfg.frames, model.num_features], "dtype": "float32",
+            "layout": f"per frame: left hand {axes} for i = 0..20, right hand the same"
+                      + (", then left present, right present (0/1)"
+                         if cfg.presence_flags else ""),
+            "frames": cfg.frames, "resample": "nearest frame, evenly spaced over the clip",
+            "normalise": cfg.normalise, "wrist_relative": cfg.normalise == "wrist",
+            "standardise": "(value - mean) / std per hand point and axis, [42][axes]",
+            "mean": None if model.mean is None else model.mean.tolist(),
+            "std": None if model.std is None else model.std.tolist(),
+            "missing_hand": "all its values 0 (after standardising) and its flag 0",
+        },
         "output": {"shape": [1, model.num_classes], "meaning": "class probabilities"},
         "vocab": list(model.vocab),
     }

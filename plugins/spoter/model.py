@@ -1,0 +1,211 @@
+"""SPOTER as a slrbench model: seeded training with early stopping, length-batched
+prediction, and weights saved as a plain ``.npz`` of arrays plus JSON (no pickle)."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.api import (BadConfig, ClipSet, RunContext, SlrbenchError, Unlabelled,
+                         config_from_dict, config_to_dict)
+from plugins.spoter.augment import paper_augment, study_copies
+from plugins.spoter.batching import length_batches, pad
+from plugins.spoter.config import SpoterConfig
+from plugins.spoter.features import feature_size, frame_features
+from plugins.spoter.network import SpoterNet
+from plugins.spoter.skeleton import skeleton, subsample
+
+FORMAT = "slrbench-spoter/1"
+META_FILE = "slrbench.json"
+WEIGHTS_FILE = "weights.npz"
+PREDICT_BATCH = 64
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int):
+    previous = torch.get_num_threads()
+    if count > 0:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _with_threads(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with _torch_threads(self.config.threads):
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+class SpoterModel:
+    def __init__(self, config: SpoterConfig, num_classes: int, vocab: tuple[str, ...] = (),
+                 device: str = "cpu"):
+        self.config = config
+        self.num_classes = int(num_classes)
+        self.vocab = tuple(vocab)
+        self.device = device
+        self.net = self._new_net()
+
+    def _new_net(self) -> SpoterNet:
+        c = self.config
+        return SpoterNet(feature_size(c.variant), self.num_classes, c.d_model, c.heads,
+                         c.encoder_layers, c.decoder_layers, c.feedforward, c.dropout,
+                         c.max_frames)
+
+    # --- inputs -----------------------------------------------------------------------
+    def joints(self, clips: ClipSet | Unlabelled, i: int) -> np.ndarray:
+        frames = subsample(clips.clip(i), self.config.max_frames)
+        return skeleton(frames, self.config.wrists_from_hands)
+
+    def features(self, clips: ClipSet | Unlabelled) -> list[np.ndarray]:
+        """One ``[T_i, F]`` array per clip: what the network reads."""
+        return [frame_features(self.joints(clips, i), self.config.variant)
+                for i in range(len(clips))]
+
+    # --- training ---------------------------------------------------------------------
+    @_with_threads
+    def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
+        cfg = self.config
+        torch.manual_seed(ctx.seed)
+        rng = np.random.default_rng(ctx.seed)
+        self.device = ("cuda" if str(ctx.device).startswith("cuda")
+                       and torch.cuda.is_available() else "cpu")
+        self.net = self._new_net().to(self.device)
+
+        joints = [self.joints(train, i) for i in range(len(train))]
+        labels = train.labels
+        if cfg.variant == "study" and cfg.augment:
+            copies = [study_copies(j, cfg.study_rotate_deg) for j in joints]
+            joints = [c for group in copies for c in group]
+            labels = np.repeat(labels, 3)
+        # Augmentation changes the features every epoch; without it they are fixed.
+        fixed = None
+        if not (cfg.variant == "paper" and cfg.augment):
+            fixed = [frame_features(j, cfg.variant) for j in joints]
+        lengths = np.array([len(j) for j in joints])
+        val_x = self.features(val) if len(val) else []
+
+        optimiser = self._optimiser()
+        loss_fn = nn.CrossEntropyLoss()
+        steps = math.ceil(len(joints) / cfg.batch_size)
+        best_loss, best_state, best_epoch, waited = math.inf, None, -1, 0
+        with ctx.progress(cfg.epochs * steps, "spoter: training") as bar:
+            for epoch in range(cfg.epochs):
+                if fixed is None:
+                    rows = [frame_features(paper_augment(j, rng, cfg), cfg.variant)
+                            for j in joints]
+                else:
+                    rows = fixed
+                self.net.train()
+                total, seen = 0.0, 0
+                for batch in length_batches(lengths, cfg.batch_size, rng):
+                    frames, padding = pad([rows[i] for i in batch])
+                    target = torch.as_tensor(labels[batch], device=self.device)
+                    logits = self.net(frames.to(self.device), padding.to(self.device))
+                    loss = loss_fn(logits, target)
+                    optimiser.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimiser.step()
+                    total += loss.item() * len(batch)
+                    seen += len(batch)
+                    bar.advance(1)
+                train_loss = total / max(seen, 1)
+                ctx.log_metric("train_loss", train_loss, epoch)
+                monitored = train_loss
+                if len(val_x):
+                    proba = self._predict_rows(val_x)
+                    picked = proba[np.arange(len(val)), val.labels]
+                    monitored = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+                    ctx.log_metric("val_loss", monitored, epoch)
+                    ctx.log_metric("val_top1", float((proba.argmax(1) == val.labels).mean()),
+                                   epoch)
+                if monitored < best_loss - 1e-6:
+                    best_loss, best_epoch, waited = monitored, epoch, 0
+                    best_state = copy.deepcopy(self.net.state_dict())
+                else:
+                    waited += 1
+                    if waited >= cfg.patience:
+                        break
+        if best_state is not None:
+            self.net.load_state_dict(best_state)
+        ctx.log_metric("best_epoch", best_epoch)
+
+    def _optimiser(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(self.net.parameters(), lr=cfg.learning_rate,
+                                   weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(self.net.parameters(), lr=cfg.learning_rate,
+                                 weight_decay=cfg.weight_decay)
+
+    # --- prediction -------------------------------------------------------------------
+    @torch.no_grad()
+    def _predict_rows(self, rows: list[np.ndarray]) -> np.ndarray:
+        self.net.eval()
+        out = np.zeros((len(rows), self.num_classes), dtype=np.float32)
+        for batch in length_batches(np.array([len(r) for r in rows]), PREDICT_BATCH):
+            frames, padding = pad([rows[i] for i in batch])
+            logits = self.net(frames.to(self.device), padding.to(self.device))
+            out[batch] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return out
+
+    @_with_threads
+    def predict_proba(self, clips: Unlabelled) -> np.ndarray:
+        return self._predict_rows(self.features(clips))
+
+    def num_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.net.parameters()))
+
+    # --- persistence ------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+        tmp = path / f".{WEIGHTS_FILE}.{os.getpid()}.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path / WEIGHTS_FILE)
+        meta = {"format": FORMAT, "config": config_to_dict(self.config),
+                "num_classes": self.num_classes, "vocab": list(self.vocab)}
+        tmp_meta = path / f".{META_FILE}.{os.getpid()}.tmp"
+        tmp_meta.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp_meta, path / META_FILE)
+
+    @classmethod
+    def load(cls, path: Path) -> "SpoterModel":
+        path = Path(path)
+        meta_file, weights_file = path / META_FILE, path / WEIGHTS_FILE
+        if not meta_file.is_file() or not weights_file.is_file():
+            raise SlrbenchError(f"{path} is not a saved spoter model (needs {META_FILE} and "
+                                f"{WEIGHTS_FILE}); point to the run's model/ artifact directory")
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise SlrbenchError(f"{meta_file} is not valid JSON ({error}); the saved model "
+                                "is damaged: re-train it or fetch the run's artifact again"
+                                ) from None
+        if meta.get("format") != FORMAT:
+            raise SlrbenchError(f"{meta_file}: format {meta.get('format')!r}, expected "
+                                f"{FORMAT!r}; re-train the model with this slrbench version")
+        model = cls(config_from_dict(SpoterConfig, meta["config"]), meta["num_classes"],
+                    tuple(meta["vocab"]))
+        with np.load(weights_file, allow_pickle=False) as arrays:
+            state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
+        model.net.load_state_dict(state)
+        return model
+
+
+def build(config: SpoterConfig, info) -> SpoterModel:
+    if not isinstance(config, SpoterConfig):
+        raise BadConfig(f"spoter needs a SpoterConfig, got {type(config).__name__}")
+    return SpoterModel(config, info.num_classes, tuple(info.vocab))

@@ -1,0 +1,108 @@
+"""The LSTM plugin end to end on the shipped real sets, through the harness's runner:
+against the pooled_logreg baseline on the same split, curves in MLflow, save -> load ->
+identical predictions, and same seed -> same predictions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.api import RunContext
+from harness.datasets import load_clipset, make_request
+from harness.runner import RunConfig, run_experiment
+from harness.tracking import client, download_artifacts, load_model
+from plugins.lstm.config import LSTMConfig
+from plugins.lstm.model import LSTMModel
+
+# Small and quick: signo's clips are 30 frames long, so 30 steps lose nothing. On signo,
+# x, y, z (measured better than the study's x, y); on asl-signs, the study's second
+# experiment: shift, scale and noise augmentation with class balancing.
+FAST = {"frames": "30", "lstm_units": "64", "dense_units": "64", "patience": "8"}
+SIGNO = {**FAST, "coords": "xyz"}
+ASL = {**FAST, "shift": "true", "scale": "true", "noise": "true", "balance": "true"}
+EPOCHS = 25
+
+
+@pytest.fixture(scope="module")
+def uri(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('lstm-runs') / 'mlruns.db'}"
+
+
+@pytest.fixture(scope="module")
+def runs(uri):
+    out = {}
+    for dataset, overrides in (("signo", SIGNO), ("asl-signs", ASL)):
+        out["pooled_logreg", dataset] = run_experiment(
+            RunConfig(model="pooled_logreg", dataset=dataset, tracking_uri=uri))
+        out["lstm", dataset] = run_experiment(
+            RunConfig(model="lstm", dataset=dataset, epochs=EPOCHS, overrides=overrides,
+                      tracking_uri=uri))
+    return out
+
+
+def test_lstm_beats_the_pooled_baseline_on_signo(runs):
+    lstm, base = runs["lstm", "signo"], runs["pooled_logreg", "signo"]
+    assert lstm.split_hash == base.split_hash
+    assert lstm.metrics["test_top1"] > base.metrics["test_top1"], (
+        lstm.metrics["test_top1"], base.metrics["test_top1"])
+
+
+def test_lstm_matches_the_pooled_baseline_on_asl_signs(runs):
+    lstm, base = runs["lstm", "asl-signs"], runs["pooled_logreg", "asl-signs"]
+    assert lstm.split_hash == base.split_hash
+    # 24 test clips of two signs by unseen signers: within about 3 clips of the baseline.
+    assert lstm.metrics["test_top1"] >= base.metrics["test_top1"] - 0.13
+    assert lstm.metrics["test_top1"] > 0.6
+
+
+def test_per_epoch_curves_land_in_mlflow(runs, uri):
+    result = runs["lstm", "signo"]
+    mlflow_client, _ = client(uri)
+    epochs = len(mlflow_client.get_metric_history(result.run_id, "train_loss"))
+    assert epochs >= 3
+    # A plugin's per-epoch val_top1 is stored as epoch_val_top1: val_top1 stays the
+    # harness's own final figure, a single point.
+    assert len(mlflow_client.get_metric_history(result.run_id, "val_top1")) == 1
+    for name in ("train_loss", "val_loss", "epoch_val_top1"):
+        steps = {h.step for h in mlflow_client.get_metric_history(result.run_id, name)}
+        assert steps == set(range(epochs)), name
+    losses = sorted(mlflow_client.get_metric_history(result.run_id, "train_loss"),
+                    key=lambda h: h.step)
+    assert losses[-1].value < losses[0].value
+    assert result.config["epochs"] == EPOCHS and result.config["coords"] == "xyz"
+
+
+def test_saved_model_reloads_with_identical_predictions(runs, uri, tmp_path):
+    """The run's model/ artifact -> the plugin's load -> the run's own predictions; then
+    save -> load again -> bit-identical probabilities."""
+    result = runs["lstm", "signo"]
+    loaded = load_model(result.run_id, uri)
+    assert loaded.spec.name == "lstm" and isinstance(loaded.model, LSTMModel)
+    clips, _ = load_clipset("signo", make_request())
+    test = clips.split("test")
+    proba = loaded.model.predict_proba(test.unlabelled())
+    table = pd.read_csv(download_artifacts(result.run_id, "predictions.csv", uri))
+    np.testing.assert_array_equal(proba.argmax(1), table["predicted"].to_numpy())
+    np.testing.assert_allclose(proba.max(1), table["probability"].to_numpy(), atol=1e-6)
+    assert loaded.model.num_parameters() == result.metrics["parameters"]
+
+    loaded.model.save(tmp_path / "again")
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == ["model.keras",
+                                                                       "slrbench.json"]
+    again = LSTMModel.load(tmp_path / "again")
+    np.testing.assert_array_equal(again.predict_proba(test.unlabelled()), proba)
+
+
+def test_same_seed_same_predictions():
+    clips, _ = load_clipset("asl-signs", make_request())
+    train, val, test = clips.split("train"), clips.split("val"), clips.split("test")
+    config = LSTMConfig(frames=16, lstm_units=(16,), dense_units=16, epochs=3)
+
+    def trained(seed: int) -> np.ndarray:
+        model = LSTMModel(config, clips.num_classes, clips.vocab)
+        model.fit(train, val, RunContext(seed=seed))
+        return model.predict_proba(test.unlabelled())
+
+    first = trained(7)
+    np.testing.assert_array_equal(trained(7), first)
+    assert not np.array_equal(trained(8), first)
