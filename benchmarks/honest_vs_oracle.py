@@ -53,6 +53,7 @@ def main() -> None:
                 result = run_experiment(RunConfig(
                     model="keyframe_mlp", seed=seed, epochs=args.epochs, tracking_uri=uri,
                     overrides={"selection": "oracle", "stages": stages}, latency_clips=0,
+                    threads=1,
                     tags={"slrbench.benchmark": "honest_vs_oracle"}, **fields))
                 honest.append(result.metrics["test_top1"])
                 oracle.append(result.metrics["test_oracle_top1"])

@@ -5,7 +5,8 @@ Three tables, each printed and logged to MLflow (``benchmarks/common.py``):
 1. accuracy: top-1/top-5 on every shipped landmark set (asl-signs, signo, and the asl8
    store ``datasets/stores/asl8`` when it exists) for 1, 2 and 3 stages and the
    ``train_key=argmax`` variant, beside the pooled_logreg baseline on the same split, with
-   training seconds per epoch and the runner's single-clip latency (p50/p95);
+   training seconds per epoch and the runner's single-clip latency (p50/p95), all with one
+   torch thread;
 2. latency: milliseconds per 60-frame clip on one core, one clip per call (p50/p95 of
    wall time, and of the thread's CPU time, which other processes on a shared machine do
    not inflate) and batched, for 1-3 stages at 100 and 1000 classes (random weights:
@@ -81,7 +82,7 @@ def accuracy_rows(datasets: list[str], stages: list[int], epochs: int, seed: int
             print(f"{model} {overrides} on {name} ...", flush=True)
             result = run_experiment(RunConfig(
                 model=model, seed=seed, epochs=epochs if keyframe else None,
-                overrides=overrides, tracking_uri=uri, latency_clips=50,
+                overrides=overrides, tracking_uri=uri, latency_clips=50, threads=1,
                 tags={"slrbench.benchmark": "keyframe_mlp"}, **fields))
             metrics = client(uri)[0].get_run(result.run_id).data.metrics
             epochs_run = sum(metrics.get(f"mlp{k}_epochs_run", 0.0) for k in range(1, 4))

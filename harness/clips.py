@@ -113,8 +113,7 @@ class ClipSet:
     # --- views -----------------------------------------------------------------------
     def subset(self, index: Sequence[int] | np.ndarray) -> "ClipSet":
         index = np.asarray(index)
-        if index.dtype == bool:
-            index = np.flatnonzero(index)
+        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
         return ClipSet(name=self.name, meta=self.meta.iloc[index], vocab=self.vocab,
                        landmarks=self.landmarks, rows=self.rows[index], videos=self.videos,
                        lacks=self.lacks, notes=self.notes)
@@ -205,8 +204,7 @@ class Unlabelled:
 
     def subset(self, index: Sequence[int] | np.ndarray) -> "Unlabelled":
         index = np.asarray(index)
-        if index.dtype == bool:
-            index = np.flatnonzero(index)
+        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
         view = object.__new__(Unlabelled)
         clip, video = self._clip, self._video
         view._init((lambda i: clip(int(index[i]))) if clip is not None else None,

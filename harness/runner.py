@@ -150,6 +150,7 @@ def predictions_table(clips: ClipSet, proba: np.ndarray, extra: pd.DataFrame | N
         "n_frames": clips.meta["n_frames"].to_numpy(),
     })
     if extra is not None and len(extra) == len(table):
+        extra = extra.drop(columns=[c for c in extra.columns if c in table.columns])
         table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
     return table
 

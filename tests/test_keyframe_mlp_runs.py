@@ -34,7 +34,7 @@ def test_keyframe_mlp_runs_end_to_end_and_holds_its_own_against_the_baseline(
     base = run_experiment(RunConfig(model="pooled_logreg", dataset=dataset,
                                     tracking_uri=tracking_uri, latency_clips=5))
     ours = run_experiment(RunConfig(model="keyframe_mlp", dataset=dataset, epochs=EPOCHS[dataset],
-                                    tracking_uri=tracking_uri, latency_clips=20))
+                                    tracking_uri=tracking_uri, latency_clips=20, threads=1))
     assert ours.split_hash == base.split_hash
     top1, baseline = ours.metrics["test_top1"], base.metrics["test_top1"]
     if dataset == "signo":
@@ -66,7 +66,8 @@ def test_keyframe_mlp_runs_end_to_end_and_holds_its_own_against_the_baseline(
 def test_the_oracle_protocol_is_reported_apart_with_a_warning(tracking_uri):
     result = CliRunner().invoke(main, ["run", "--model", "keyframe_mlp", "--dataset",
                                        "asl-signs", "--epochs", "2", "--set", "selection=oracle",
-                                       "--set", "hidden2=64,32", "--tracking-uri", tracking_uri])
+                                       "--set", "hidden2=64,32", "--threads", "1",
+                                       "--tracking-uri", tracking_uri])
     assert result.exit_code == 0, result.output
     assert "WARNING: oracle evaluation uses the TEST LABELS" in result.output
     assert "oracle (uses test labels, NOT comparable)" in result.output
