@@ -11,6 +11,7 @@ from harness.hookspecs import hookimpl
 from harness.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
 from harness.specs import DatasetRequest, DatasetSpec, ModelSpec, ProgressBar, RunContext, SignModel
 from harness.errors import BadConfig, BadLandmarks, SlrbenchError
+from harness.quiet import silence_native_logs
 
 __all__ = [
     "FACE", "LEFT_HAND", "LEFT_SHOULDER", "N_LANDMARKS", "PARTS", "POSE", "RIGHT_HAND",
@@ -18,4 +19,5 @@ __all__ = [
     "config_from_dict", "config_to_dict", "hookimpl", "mirror_landmarks", "shoulder_frame",
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
     "RunContext", "SignModel", "BadConfig", "BadLandmarks", "SlrbenchError",
+    "silence_native_logs",
 ]

@@ -63,7 +63,11 @@ class PooledLogReg:
         self.scale = features.std(0) + 1e-6
         classifier = LogisticRegression(C=self.config.C, max_iter=self.config.max_iter,
                                         random_state=ctx.seed)
-        classifier.fit((features - self.mean) / self.scale, train.labels)
+        from threadpoolctl import threadpool_limits
+        # lbfgs on a few thousand rows gains nothing from BLAS threads, which spin on
+        # shared cores (30 s -> 6 s of CPU on signo, same result).
+        with threadpool_limits(1):
+            classifier.fit((features - self.mean) / self.scale, train.labels)
         # Expand to the full vocabulary: classes absent from train get -inf logits.
         coef = classifier.coef_
         intercept = classifier.intercept_
