@@ -54,3 +54,13 @@ def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitM
                                        clips.notes.get("protocol", "as given"))
     return clips, manifest
 
+
+
+def require_inputs(clips: ClipSet, inputs: str, dataset: str, needer: str) -> None:
+    """Fail early when a dataset lacks what a model (or a sweep's models) reads."""
+    if inputs == "landmarks" and not clips.has_landmarks:
+        raise BadConfig(f"{needer} needs landmarks but dataset {dataset!r} has only videos; "
+                        "run `slrbench data extract` first")
+    if inputs == "video" and not clips.has_videos:
+        raise BadConfig(f"{needer} needs videos but dataset {dataset!r} has only landmarks; "
+                        "use a video dataset or the model's skeleton input")

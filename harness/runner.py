@@ -20,7 +20,7 @@ import pandas as pd
 from harness import registry
 from harness.clips import ClipSet
 from harness.config import config_from_dict, config_to_dict, field_names
-from harness.datasets import load_clipset, make_request
+from harness.datasets import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, SlrbenchError
 from harness.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.progress import bar
@@ -183,12 +183,7 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
     request = make_request(config.data_dir, config.vocab, config.split_seed, inputs,
                            config.verbose, config.data_options)
     clips, manifest = load_clipset(config.dataset, request)
-    if inputs == "landmarks" and not clips.has_landmarks:
-        raise BadConfig(f"model {spec.name!r} needs landmarks but dataset {config.dataset!r} "
-                        "has only videos; run `slrbench data extract` first")
-    if inputs == "video" and not clips.has_videos:
-        raise BadConfig(f"model {spec.name!r} needs videos but dataset {config.dataset!r} has "
-                        "only landmarks; use a video dataset or the model's skeleton input")
+    require_inputs(clips, inputs, config.dataset, f"model {spec.name!r}")
     train, val, test = clips.split("train"), clips.split("val"), clips.split("test")
     vocab_size = len(clips.vocab)
     experiment = config.experiment or experiment_name(config.dataset, vocab_size)

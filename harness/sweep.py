@@ -25,7 +25,7 @@ import pandas as pd
 
 from harness import registry
 from harness.config import config_to_dict, field_names
-from harness.datasets import load_clipset, make_request
+from harness.datasets import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig
 from harness.runner import RunConfig, config_fingerprint, model_config, required_inputs
 from harness.sweep_backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
@@ -232,12 +232,7 @@ def _split(config: SweepConfig, dataset: str, vocab: int | None, inputs: str,
     request = make_request(config.data_dir, vocab, config.split_seed, inputs, config.verbose,
                            config.data_options)
     clips, manifest = load_clipset(dataset, request)
-    if inputs == "landmarks" and not clips.has_landmarks:
-        raise BadConfig(f"dataset {dataset!r} has only videos but the sweep has landmark "
-                        "models; run `slrbench data extract` first")
-    if inputs == "video" and not clips.has_videos:
-        raise BadConfig(f"dataset {dataset!r} has only landmarks but the sweep has video "
-                        "models; use a video dataset or the model's skeleton input")
+    require_inputs(clips, inputs, dataset, f"the sweep's {inputs} models")
     say(f"{dataset}: {len(clips.vocab)} signs, {len(clips)} clips, split "
         f"{manifest.sha256[:12]}")
     return len(clips.vocab), manifest.sha256
