@@ -22,7 +22,8 @@ from plugins.keyframe_mlp import KeyframeMLP, KeyframeMLPConfig
 from plugins.keyframe_mlp import cascade
 from plugins.keyframe_mlp.cascade import gather_inputs, segment_best, stage_rows
 from plugins.keyframe_mlp.features import FEATURE_DIM, HAND_DIM, feature_names, frame_features
-from plugins.keyframe_mlp.nets import StageMLP
+from plugins.keyframe_mlp.nets import MaskDropout, StageMLP
+from plugins.keyframe_mlp.training import _adam
 from plugins.keyframe_mlp.persist import BadModelDir
 
 torch.set_num_threads(1)
@@ -253,6 +254,46 @@ def test_row_forward_equals_the_concatenated_forward(stage):
     rows = stage_rows(keys, clip_of)
     with torch.no_grad():
         torch.testing.assert_close(net.forward_rows(x, rows), net(gather_inputs(x, rows)))
+
+
+def test_mask_dropout_drops_at_its_rate_and_keeps_the_mean():
+    layer = MaskDropout(0.3)
+    x = torch.ones(1000, 1000)
+    torch.manual_seed(0)
+    out = layer.train()(x)
+    dropped = float((out == 0).float().mean())
+    assert abs(dropped - 0.3) < 0.003
+    assert torch.allclose(out[out != 0], torch.full((1,), 1 / (1 - 0.3)), rtol=1e-4)
+    assert abs(float(out.mean()) - 1.0) < 0.01
+    torch.manual_seed(0)
+    assert torch.equal(layer(x), out)                     # seeded: the same mask again
+    assert not torch.equal(layer(x), out)                 # and a new one next call
+    assert torch.equal(layer.eval()(x), x)
+    assert torch.equal(MaskDropout(0.0).train()(x), x)
+    odd = torch.ones(3, 7)                                # sizes not a multiple of 4
+    assert layer.train()(odd).shape == (3, 7)
+
+
+def test_weight_decay_on_hidden_kernels_is_the_keras_l2_penalty():
+    """One Adam step with the penalty in the loss equals the step with weight decay."""
+    config = KeyframeMLPConfig(hidden1=(16, 8), l2=0.05, dropout=0.0)
+    torch.manual_seed(0)
+    reference = StageMLP(FEATURE_DIM, config.hidden1, 5, 0.0)
+    fast = StageMLP(FEATURE_DIM, config.hidden1, 5, 0.0)
+    fast.load_state_dict(reference.state_dict())
+    x, y = torch.randn(32, FEATURE_DIM), torch.randint(0, 5, (32,))
+    plain = torch.optim.Adam(reference.parameters(), lr=config.lr, eps=1e-7)
+    decayed = _adam(fast, config)
+    for _ in range(3):
+        plain.zero_grad()
+        (torch.nn.functional.cross_entropy(reference(x), y)
+         + config.l2 * reference.l2_penalty()).backward()
+        plain.step()
+        decayed.zero_grad()
+        torch.nn.functional.cross_entropy(fast(x), y).backward()
+        decayed.step()
+    for name, value in reference.state_dict().items():
+        assert torch.allclose(fast.state_dict()[name], value, atol=1e-6), name
 
 
 def test_segment_best_takes_each_clips_first_maximum():

@@ -34,6 +34,18 @@ def test_truncated_data_file_is_reported_with_its_name(tmp_path):
         LandmarkStore.open(tmp_path / "store")
 
 
+def test_clips_are_read_as_copies_and_a_later_truncation_is_named(tmp_path):
+    store = write_store(tmp_path / "store", rows(), ["b", "a"], "toy")
+    clip = store.clip(2)
+    assert not np.shares_memory(clip, store.data)     # read, not a slice of the map
+    clip[:] = 0                                        # a private copy: the store is intact
+    np.testing.assert_array_equal(store.clip(2), list(rows())[2][1])
+    data = tmp_path / "store" / "landmarks.f32"
+    data.write_bytes(data.read_bytes()[:-100])
+    with pytest.raises(BadStore, match="landmarks.f32: clip 3 .*truncated"):
+        store.clip(3)
+
+
 def test_missing_index_file_is_reported(tmp_path):
     write_store(tmp_path / "store", rows(), ["b", "a"], "toy")
     (tmp_path / "store" / "offsets.npy").unlink()

@@ -4,6 +4,35 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+MASK_LEVELS = 2 ** 16
+
+
+class MaskDropout(nn.Module):
+    """Inverted dropout whose keep mask is drawn as 16-bit integers, four per 64-bit draw.
+
+    torch's CPU dropout draws one Bernoulli sample per element at about 5 ns each, which
+    made it 16 % of an MLP2 training step; this mask costs a quarter of the draws. The
+    rate is rounded to a multiple of 1/65536 (0.3 becomes 0.300003). Randomness comes from
+    torch's global generator, which the plugin seeds from the run's seed.
+    """
+
+    def __init__(self, rate: float):
+        super().__init__()
+        self.rate = rate
+        self.drop_levels = round(rate * MASK_LEVELS)    # of the 65536 16-bit values
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.drop_levels == 0:
+            return x
+        words = (x.numel() + 3) // 4
+        draws = torch.randint(-2 ** 63, 2 ** 63 - 1, (words,), dtype=torch.int64)
+        values = draws.view(torch.int16)[:x.numel()].view(x.shape)     # uniform in int16
+        keep = values >= self.drop_levels - MASK_LEVELS // 2
+        return x * (keep.to(x.dtype) * (MASK_LEVELS / (MASK_LEVELS - self.drop_levels)))
+
+    def extra_repr(self) -> str:
+        return f"rate={self.drop_levels / MASK_LEVELS:.6f}"
+
 
 class StageMLP(nn.Module):
     """Dense-ReLU-Dropout blocks then a linear layer to class logits (softmax outside).
@@ -16,7 +45,7 @@ class StageMLP(nn.Module):
         layers: list[nn.Module] = []
         width = in_dim
         for size in hidden:
-            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, size), nn.ReLU(), MaskDropout(dropout)]
             width = size
         layers.append(nn.Linear(width, num_classes))
         self.layers = nn.Sequential(*layers)
@@ -55,4 +84,4 @@ class StageMLP(nn.Module):
         return [m.weight for m in linears[:-1]]
 
     def l2_penalty(self) -> torch.Tensor:
-        return sum(w.square().sum() for w in self.hidden_kernels())
+        return sum(torch.dot(w.reshape(-1), w.reshape(-1)) for w in self.hidden_kernels())
