@@ -10,14 +10,16 @@ from harness.config import config_from_dict, config_to_dict
 from harness.hookspecs import hookimpl
 from harness.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
 from harness.specs import DatasetRequest, DatasetSpec, ModelSpec, ProgressBar, RunContext, SignModel
-from harness.errors import BadConfig, BadLandmarks, SlrbenchError
+from harness.errors import BadConfig, BadLandmarks, BadSavedModel, SlrbenchError
 from harness.quiet import silence_native_logs
+from harness.atomic import atomic_path
+from harness.saved_models import read_model_meta, write_model_meta
 
 __all__ = [
     "FACE", "LEFT_HAND", "LEFT_SHOULDER", "N_LANDMARKS", "PARTS", "POSE", "RIGHT_HAND",
     "RIGHT_SHOULDER", "ClipSet", "ClipSetInfo", "LabelAccessError", "Unlabelled",
     "config_from_dict", "config_to_dict", "hookimpl", "mirror_landmarks", "shoulder_frame",
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
-    "RunContext", "SignModel", "BadConfig", "BadLandmarks", "SlrbenchError",
-    "silence_native_logs",
+    "RunContext", "SignModel", "BadConfig", "BadLandmarks", "BadSavedModel", "SlrbenchError",
+    "silence_native_logs", "atomic_path", "read_model_meta", "write_model_meta",
 ]

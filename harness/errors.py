@@ -34,6 +34,10 @@ class BadAnnotations(SlrbenchError):
     """An annotation or index file that is missing, malformed or inconsistent."""
 
 
+class BadSavedModel(SlrbenchError):
+    """A saved model directory that is incomplete, damaged, or from another plugin/version."""
+
+
 class TrackingError(SlrbenchError):
     """The MLflow store cannot be written or read, or a run does not exist."""
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.api import BadConfig, ClipSet, RunContext
+from harness.api import BadConfig, BadSavedModel, ClipSet, RunContext
 from harness.clips import ArrayLandmarks
 from harness.config import config_from_dict
 from plugins.r2plus1d.config import R2Plus1DConfig
@@ -249,5 +249,5 @@ def test_fit_save_load_gives_identical_predictions(tmp_path):
     again = R2Plus1DModel(config, num_classes=3, vocab=clips.vocab)
     again.fit(clips, clips.subset([0, 1, 2]), RunContext(seed=3))
     assert np.allclose(again.predict_proba(clips.unlabelled()), proba, atol=1e-6)
-    with pytest.raises(BadConfig, match="not a saved r2plus1d model"):
+    with pytest.raises(BadSavedModel, match="not a saved r2plus1d model"):
         R2Plus1DModel.load(tmp_path)

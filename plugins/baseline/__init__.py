@@ -7,14 +7,18 @@ learned anything a linear read-out of pooled coordinates could not.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from harness.api import (PARTS, ClipSet, ClipSetInfo, ModelSpec, RunContext, Unlabelled,
-                         config_from_dict, config_to_dict, hookimpl, shoulder_normalise)
+                         atomic_path, config_from_dict, config_to_dict, hookimpl, read_model_meta,
+                         shoulder_normalise, write_model_meta)
+
+FORMAT = "slrbench-pooled_logreg/1"
+META_FILE = "config.json"
+WEIGHTS_FILE = "pooled_logreg.npz"
 
 
 @dataclass(frozen=True)
@@ -90,18 +94,23 @@ class PooledLogReg:
         return int(np.isfinite(self.intercept).sum() * (self.coef.shape[1] + 1))
 
     def save(self, path: Path) -> None:
-        np.savez(path / "pooled_logreg.npz", mean=self.mean, scale=self.scale, coef=self.coef,
-                 intercept=self.intercept)
-        (path / "config.json").write_text(json.dumps({"config": config_to_dict(self.config),
-                                                      "num_classes": self.num_classes}))
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, mean=self.mean, scale=self.scale, coef=self.coef,
+                     intercept=self.intercept)
+        write_model_meta(path, {"format": FORMAT, "config": config_to_dict(self.config),
+                                "num_classes": self.num_classes}, META_FILE)
 
     @classmethod
     def load(cls, path: Path) -> "PooledLogReg":
-        saved = json.loads((path / "config.json").read_text())
+        # Models saved before the format was recorded have none: they are this format.
+        saved = read_model_meta(path, "pooled_logreg", FORMAT, needs=(WEIGHTS_FILE,),
+                                name=META_FILE, default_format=FORMAT)
         model = cls(config_from_dict(PooledLogRegConfig, saved["config"]), saved["num_classes"])
-        arrays = np.load(path / "pooled_logreg.npz", allow_pickle=False)
-        model.mean, model.scale = arrays["mean"], arrays["scale"]
-        model.coef, model.intercept = arrays["coef"], arrays["intercept"]
+        with np.load(Path(path) / WEIGHTS_FILE, allow_pickle=False) as arrays:
+            model.mean, model.scale = arrays["mean"], arrays["scale"]
+            model.coef, model.intercept = arrays["coef"], arrays["intercept"]
         return model
 
 

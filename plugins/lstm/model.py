@@ -6,7 +6,6 @@ Nothing is pickled.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.api import (BadConfig, ClipSet, RunContext, SlrbenchError, Unlabelled,
-                         config_from_dict, config_to_dict)
+                         config_from_dict, config_to_dict, read_model_meta, write_model_meta)
 from plugins.lstm import augment
 from plugins.lstm.backend import keras_and_tf
 from plugins.lstm.config import LSTMConfig
@@ -164,30 +163,16 @@ class LSTMModel:
                 "num_classes": self.num_classes, "vocab": list(self.vocab),
                 "mean": None if self.mean is None else self.mean.tolist(),
                 "std": None if self.std is None else self.std.tolist()}
-        tmp_meta = path / f".{META_FILE}.{os.getpid()}.tmp"
-        tmp_meta.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        os.replace(tmp_meta, path / META_FILE)
+        write_model_meta(path, meta, META_FILE)
 
     @classmethod
     def load(cls, path: Path) -> "LSTMModel":
         path = Path(path)
-        meta_file, keras_file = path / META_FILE, path / KERAS_FILE
-        if not meta_file.is_file() or not keras_file.is_file():
-            raise SlrbenchError(f"{path} is not a saved lstm model (needs {META_FILE} and "
-                                f"{KERAS_FILE}); point to the run's model/ artifact directory")
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise SlrbenchError(f"{meta_file} is not valid JSON ({error}); the saved model "
-                                "is damaged: re-train it or fetch the run's artifact again"
-                                ) from None
-        if meta.get("format") != FORMAT:
-            raise SlrbenchError(f"{meta_file}: format {meta.get('format')!r}, expected "
-                                f"{FORMAT!r}; re-train the model with this slrbench version")
+        meta = read_model_meta(path, "lstm", FORMAT, needs=(KERAS_FILE,), name=META_FILE)
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
         config = config_from_dict(LSTMConfig, values)
         keras, _ = keras_and_tf(config.threads)
-        net = keras.models.load_model(keras_file, compile=False, safe_mode=True)
+        net = keras.models.load_model(path / KERAS_FILE, compile=False, safe_mode=True)
         compile_network(net, config)
         stats = [None if meta.get(k) is None else np.asarray(meta[k], np.float32)
                  for k in ("mean", "std")]

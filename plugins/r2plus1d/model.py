@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -11,7 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.api import BadConfig, ClipSet, ClipSetInfo, RunContext, Unlabelled
+from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, Unlabelled, atomic_path,
+                         config_from_dict, config_to_dict, read_model_meta, write_model_meta)
 
 from plugins.r2plus1d.checkpoint import load_weights
 from plugins.r2plus1d.config import R2Plus1DConfig
@@ -172,27 +171,25 @@ class R2Plus1DModel:
     def save(self, path: Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        (path / FILES["config"]).write_text(
-            json.dumps(dataclasses.asdict(self.config), indent=1), encoding="utf-8")
+        state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
+        with atomic_path(path / FILES["weights"]) as tmp:
+            torch.save(state, tmp)
+        write_model_meta(path, config_to_dict(self.config), FILES["config"])
         meta = {"format": FORMAT, "version": VERSION, "num_classes": self.num_classes,
                 "vocab": list(self.vocab), "parameters": self.num_parameters(),
                 "head_reset_from_weights": self.head_reset, "history": self.history}
-        (path / FILES["meta"]).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
-        torch.save(state, path / FILES["weights"])
+        # Last: a meta.json marks a complete directory.
+        write_model_meta(path, meta, FILES["meta"])
 
     @classmethod
     def load(cls, path: Path) -> "R2Plus1DModel":
         path = Path(path)
-        missing = [name for name in FILES.values() if not (path / name).exists()]
-        if missing:
-            raise BadConfig(f"{path}: not a saved r2plus1d model (missing {missing}); give "
-                            "the model/ folder a run saved")
-        meta = json.loads((path / FILES["meta"]).read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise BadConfig(f"{path / FILES['meta']}: not a {FORMAT} v{VERSION} model")
-        values = json.loads((path / FILES["config"]).read_text(encoding="utf-8"))
-        config = R2Plus1DConfig(**values)
+        meta = read_model_meta(path, "r2plus1d", FORMAT, version=VERSION, name=FILES["meta"],
+                               needs=(FILES["config"], FILES["weights"]))
+        # config.json records no format of its own: meta.json, checked above, does.
+        values = read_model_meta(path, "r2plus1d", FORMAT, name=FILES["config"],
+                                 default_format=FORMAT)
+        config = config_from_dict(R2Plus1DConfig, values)
         model = cls(config, int(meta["num_classes"]), tuple(meta.get("vocab", ())),
                     initial_weights=False)
         state = torch.load(path / FILES["weights"], map_location="cpu", weights_only=True)

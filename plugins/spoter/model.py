@@ -5,17 +5,15 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from harness.api import (BadConfig, ClipSet, RunContext, SlrbenchError, Unlabelled,
-                         config_from_dict, config_to_dict)
+from harness.api import (BadConfig, ClipSet, RunContext, Unlabelled, atomic_path,
+                         config_from_dict, config_to_dict, read_model_meta, write_model_meta)
 from plugins.spoter.augment import paper_augment, study_copies
 from plugins.spoter.batching import length_batches, pad
 from plugins.spoter.config import SpoterConfig
@@ -172,34 +170,19 @@ class SpoterModel:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
-        tmp = path / f".{WEIGHTS_FILE}.{os.getpid()}.npz"
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path / WEIGHTS_FILE)
+        with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
         meta = {"format": FORMAT, "config": config_to_dict(self.config),
                 "num_classes": self.num_classes, "vocab": list(self.vocab)}
-        tmp_meta = path / f".{META_FILE}.{os.getpid()}.tmp"
-        tmp_meta.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        os.replace(tmp_meta, path / META_FILE)
+        write_model_meta(path, meta, META_FILE)
 
     @classmethod
     def load(cls, path: Path) -> "SpoterModel":
         path = Path(path)
-        meta_file, weights_file = path / META_FILE, path / WEIGHTS_FILE
-        if not meta_file.is_file() or not weights_file.is_file():
-            raise SlrbenchError(f"{path} is not a saved spoter model (needs {META_FILE} and "
-                                f"{WEIGHTS_FILE}); point to the run's model/ artifact directory")
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise SlrbenchError(f"{meta_file} is not valid JSON ({error}); the saved model "
-                                "is damaged: re-train it or fetch the run's artifact again"
-                                ) from None
-        if meta.get("format") != FORMAT:
-            raise SlrbenchError(f"{meta_file}: format {meta.get('format')!r}, expected "
-                                f"{FORMAT!r}; re-train the model with this slrbench version")
+        meta = read_model_meta(path, "spoter", FORMAT, needs=(WEIGHTS_FILE,), name=META_FILE)
         model = cls(config_from_dict(SpoterConfig, meta["config"]), meta["num_classes"],
                     tuple(meta["vocab"]))
-        with np.load(weights_file, allow_pickle=False) as arrays:
+        with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
             state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
         model.net.load_state_dict(state)
         return model
