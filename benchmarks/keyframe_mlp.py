@@ -14,8 +14,8 @@ Three tables, each printed and logged to MLflow (``benchmarks/common.py``):
 3. scale: a generated set of MS-ASL-1000 size (``synthetic``, 1000 signs x 20 clips, about
    13k training clips of about 60 frames): seconds to build and standardise the features
    of train and val, seconds per epoch of MLP1 and MLP2 (training + validation; wall and
-   process CPU time), and the process's peak memory (anonymous, and RSS, which also
-   counts the memory-mapped store's pages).
+   process CPU time), and the process's peak memory (RSS, and its anonymous part: the
+   store's clips are read as copies, so file pages no longer inflate RSS).
 
 Targets: < 5 ms per 60-frame clip on one core; < 60 s per epoch on 2 cores; < 4 GiB peak.
 

@@ -252,6 +252,12 @@ def load_model(run_id: str, uri: str | None = None) -> LoadedModel:
     if not info_file.exists():
         raise TrackingError(f"run {run_id} has no saved model ({MODEL_ARTIFACT}/{MODEL_INFO}); "
                             "it may have failed before saving")
-    info = json.loads(info_file.read_text(encoding="utf-8"))
-    spec = registry.model(info["model"])
+    try:
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        model_name = info["model"]
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError) as problem:
+        raise TrackingError(f"{info_file}: run {run_id}'s model description is damaged "
+                            f"({type(problem).__name__}: {problem}); train the model again"
+                            ) from None
+    spec = registry.model(model_name)
     return LoadedModel(spec=spec, model=spec.load(directory / "weights"), info=info)

@@ -1,11 +1,13 @@
 """The baseline through the whole harness on the shipped real data, read back from MLflow."""
 import json
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
+from harness.errors import TrackingError
 from harness.runner import RunConfig, run_experiment
 from harness.tracking import download_artifacts, load_model, load_runs
 
@@ -67,3 +69,14 @@ def test_same_seed_gives_same_metrics(tracking_uri):
     for key in ("test_top1", "test_macro_f1", "val_top1"):
         assert first.metrics[key] == second.metrics[key]
     assert first.split_hash == second.split_hash
+
+
+def test_a_damaged_model_description_is_named_when_loading(tracking_uri):
+    result = run_experiment(RunConfig(model="pooled_logreg", dataset="asl-signs",
+                                      tracking_uri=tracking_uri, latency_clips=0))
+    mlflow.set_tracking_uri(tracking_uri)
+    artifacts = mlflow.get_run(result.run_id).info.artifact_uri.removeprefix("file://")
+    info = Path(artifacts) / "model" / "slrbench.json"
+    info.write_text("{not json", encoding="utf-8")
+    with pytest.raises(TrackingError, match="slrbench.json.*damaged"):
+        load_model(result.run_id, tracking_uri)

@@ -355,6 +355,20 @@ def test_oracle_uses_labels_only_through_oracle_predict_proba():
 
 # --- training ---------------------------------------------------------------------------
 
+def _subnormals_survive() -> bool:
+    return float(torch.tensor([1e-39]) * 1.0) != 0.0      # 1e-39 is below float32's 1.18e-38
+
+
+def test_training_flushes_subnormal_floats_and_restores_the_default(toy):
+    """Subnormals slowed MLP1's epochs 5x late in training; fit flushes them, then restores."""
+    seen = []
+    model = KeyframeMLP(KeyframeMLPConfig(stages=1, **{**FAST, "epochs": 1}), toy.vocab)
+    model.fit(toy.split("train"), toy.split("val"),
+              RunContext(seed=0, metric_logger=lambda *_: seen.append(_subnormals_survive())))
+    assert seen and not any(seen)
+    assert _subnormals_survive()
+
+
 @pytest.mark.parametrize("stages", [1, 2, 3])
 def test_every_stage_count_trains_and_explains(toy, stages):
     logged = []

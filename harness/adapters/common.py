@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from harness.errors import SlrbenchError
+from harness.errors import BadStore, DatasetNotFound, SlrbenchError
 from harness.progress import bar
 from harness.store import LandmarkStore, StoreWriter, is_store
 
@@ -31,6 +31,27 @@ def cached_store(path: Path, build: Callable[[Path], None]) -> LandmarkStore:
             pass  # a damaged cache is rebuilt rather than reported: it is ours, not the user's
     build(path)
     return LandmarkStore.open(path)
+
+
+def open_dataset_store(path: Path, dataset: str, label: str, splits: Iterable[str],
+                       how_to_build: str) -> tuple[LandmarkStore, pd.DataFrame]:
+    """A store that ``data extract --dataset <dataset>`` built, and a copy of its clip table.
+
+    Refuses, naming ``path`` and ``how_to_build``: no store there, a store of another
+    dataset (it lacks this dataset's vocabulary and split), clips outside ``splits``.
+    """
+    if not is_store(path):
+        raise DatasetNotFound(f"{path}: no {label} landmark store. {how_to_build}")
+    store = LandmarkStore.open(path)
+    if store.manifest.get("dataset") != dataset:
+        raise BadStore(f"{path}: this store was not built with `--dataset {dataset}` (it is "
+                       f"{store.manifest.get('dataset')!r}), so it lacks {label}'s "
+                       f"vocabulary and split. {how_to_build}")
+    meta = store.meta.copy()
+    bad = sorted(set(meta["split"].astype(str)) - set(splits))
+    if bad:
+        raise BadStore(f"{path}: clips with split {bad}; rebuild the store. {how_to_build}")
+    return store, meta
 
 
 def pack(path: Path, rows: list[dict], read: Callable[[dict], np.ndarray], vocab,

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.adapters.common import open_dataset_store
 from harness.clips import ClipSet, relabel
-from harness.errors import BadAnnotations, BadStore, DatasetNotFound
+from harness.errors import BadAnnotations, DatasetNotFound
 from harness.paths import data_root, shared_datasets
 from harness.specs import DatasetRequest, DatasetSpec
-from harness.store import LandmarkStore, is_store
 
 NAME = "gsl"
 SPLIT_FILES = {"train": "train_greek_iso.csv", "val": "dev_greek_iso.csv",
@@ -136,17 +136,7 @@ def extraction_index(root: Path, annotations: Path | None = None
 
 def load(request: DatasetRequest) -> ClipSet:
     path = Path(request.data_dir) if request.data_dir else default_store()
-    if not is_store(path):
-        raise DatasetNotFound(f"{path}: no GSL landmark store. {how_to_extract(path)}")
-    store = LandmarkStore.open(path)
-    if store.manifest.get("dataset") != NAME:
-        raise BadStore(f"{path}: this store was not built with `--dataset gsl` (it is "
-                       f"{store.manifest.get('dataset')!r}), so it lacks GSL's vocabulary "
-                       f"and split. {how_to_extract(path)}")
-    meta = store.meta.copy()
-    bad = sorted(set(meta["split"].astype(str)) - set(SPLIT_FILES))
-    if bad:
-        raise BadStore(f"{path}: clips with split {bad}; rebuild the store with --dataset gsl")
+    store, meta = open_dataset_store(path, NAME, "GSL", SPLIT_FILES, how_to_extract(path))
     clips = ClipSet(name=NAME, meta=relabel(meta, store.vocab), vocab=store.vocab,
                     landmarks=store, lacks=store.lacks)
     clips.notes["protocol"] = PROTOCOL

@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from harness import msasl
+from harness.adapters.common import open_dataset_store
 from harness.clips import ClipSet, relabel
-from harness.errors import BadAnnotations, BadStore, DatasetNotFound
+from harness.errors import BadAnnotations, DatasetNotFound
 from harness.paths import data_root
 from harness.specs import DatasetRequest, DatasetSpec
-from harness.store import LandmarkStore, is_store
 
 NAME = "msasl"
 PROTOCOL = "official MS-ASL split (train / val / test files); MS-ASL N = labels < N"
@@ -68,17 +68,7 @@ def extraction_index(videos: Path, index_file: Path | None = None,
 
 def load(request: DatasetRequest) -> ClipSet:
     path = Path(request.data_dir) if request.data_dir else default_store()
-    if not is_store(path):
-        raise DatasetNotFound(f"{path}: no MS-ASL landmark store. {how_to_obtain(path)}")
-    store = LandmarkStore.open(path)
-    if store.manifest.get("dataset") != NAME:
-        raise BadStore(f"{path}: this store was not built with `--dataset msasl` (it is "
-                       f"{store.manifest.get('dataset')!r}), so it lacks MS-ASL's class "
-                       f"order. {how_to_obtain(path)}")
-    meta = store.meta.copy()
-    bad = sorted(set(meta["split"].astype(str)) - set(msasl.SPLITS))
-    if bad:
-        raise BadStore(f"{path}: clips with split {bad}; rebuild it from `data fetch` output")
+    store, meta = open_dataset_store(path, NAME, "MS-ASL", msasl.SPLITS, how_to_obtain(path))
     absent = [s for s in ("train", "test") if not (meta["split"] == s).any()]
     if absent:
         raise DatasetNotFound(f"{path}: the store has no {' or '.join(absent)} clips (was "
