@@ -13,6 +13,7 @@ from harness.specs import DatasetRequest, DatasetSpec, ModelSpec, ProgressBar, R
 from harness.errors import BadConfig, BadLandmarks, BadSavedModel, SlrbenchError
 from harness.quiet import silence_native_logs
 from harness.atomic import atomic_path
+from harness.compute import torch_compute
 from harness.saved_models import read_model_meta, write_model_meta
 
 __all__ = [
@@ -21,5 +22,5 @@ __all__ = [
     "config_from_dict", "config_to_dict", "hookimpl", "mirror_landmarks", "shoulder_frame",
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
     "RunContext", "SignModel", "BadConfig", "BadLandmarks", "BadSavedModel", "SlrbenchError",
-    "silence_native_logs", "atomic_path", "read_model_meta", "write_model_meta",
+    "silence_native_logs", "torch_compute", "atomic_path", "read_model_meta", "write_model_meta",
 ]

@@ -1,15 +1,14 @@
 """The key-frame MLP as a slrbench SignModel: fit, predict, explain, oracle, save/load."""
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import torch
 
-from harness.api import ClipSet, ClipSetInfo, RunContext, SlrbenchError, Unlabelled
+from harness.api import (ClipSet, ClipSetInfo, RunContext, SlrbenchError, Unlabelled,
+                         torch_compute)
 
 from plugins.keyframe_mlp.cascade import CascadeResult, run_cascade, run_stage, segment_best, \
     stage_rows
@@ -27,27 +26,6 @@ def _frame_counts(clips: ClipSet | Unlabelled) -> tuple[np.ndarray, np.ndarray]:
         return clips.fps, clips.n_frames
     return (clips.meta["fps"].to_numpy(dtype=np.float64),
             clips.meta["n_frames"].to_numpy(dtype=np.int64))
-
-
-@contextlib.contextmanager
-def torch_compute(threads: int) -> Iterator[None]:
-    """Run with ``threads`` torch threads (0: unchanged) and subnormal floats flushed to 0.
-
-    Late in training many softmax probabilities and Adam moments fall below 1e-38, where
-    x86 arithmetic is many times slower: on a 1000-class set MLP1's epoch grew from 6.6 s
-    to 31 s within 9 epochs, and stayed at 6.6 s flushed. TensorFlow, the original's Keras
-    backend, flushes them in its CPU threads too. Both settings are restored afterwards
-    (torch cannot read the flush flag, so it goes back to its default, off).
-    """
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
-        torch.set_num_threads(previous)
 
 
 class KeyframeMLP:

@@ -2,7 +2,6 @@
 prediction, and weights saved as a plain ``.npz`` of arrays plus JSON (no pickle)."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import math
@@ -13,7 +12,8 @@ import torch
 from torch import nn
 
 from harness.api import (BadConfig, ClipSet, RunContext, Unlabelled, atomic_path,
-                         config_from_dict, config_to_dict, read_model_meta, write_model_meta)
+                         config_from_dict, config_to_dict, read_model_meta, torch_compute,
+                         write_model_meta)
 from plugins.spoter.augment import paper_augment, study_copies
 from plugins.spoter.batching import length_batches, pad
 from plugins.spoter.config import SpoterConfig
@@ -27,21 +27,10 @@ WEIGHTS_FILE = "weights.npz"
 PREDICT_BATCH = 64
 
 
-@contextlib.contextmanager
-def _torch_threads(count: int):
-    previous = torch.get_num_threads()
-    if count > 0:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _with_threads(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with _torch_threads(self.config.threads):
+        with torch_compute(self.config.threads):
             return method(self, *args, **kwargs)
     return wrapper
 
