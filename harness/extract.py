@@ -234,15 +234,6 @@ def process_job(job: Job, extractor, save: SaveFn) -> Outcome:
 _WORKER: dict = {}
 
 
-def _silence_fd2() -> None:
-    # MediaPipe's C++ code logs through absl straight to fd 2 and ignores GLOG_* and
-    # ABSL_* variables; a worker has nothing else to say on stderr (results come back as
-    # return values), so its fd 2 goes to /dev/null for its whole life.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
 def _exit_with_parent(parent: int) -> None:
     # A pool worker blocked in MediaPipe outlives a killed parent and keeps burning CPU;
     # a daemon thread ends it once it is orphaned.
@@ -257,9 +248,11 @@ def _exit_with_parent(parent: int) -> None:
 def _init_worker(extractor_name: str, verbose: bool, save: SaveFn, parent: int) -> None:
     _exit_with_parent(parent)
     if not verbose:
-        from harness.quiet import silence_native_logs
+        from harness.quiet import discard_output, silence_native_logs
         silence_native_logs()
-        _silence_fd2()
+        # MediaPipe's C++ code logs through absl straight to fd 2 and ignores GLOG_* and
+        # ABSL_* variables; a worker has nothing else to say on stderr.
+        discard_output(2)
     from harness.extractors import make_extractor
     _WORKER["extractor"] = make_extractor(extractor_name)
     _WORKER["save"] = save

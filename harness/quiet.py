@@ -35,6 +35,18 @@ def silence_native_logs() -> None:
         pass
 
 
+def discard_output(*fds: int) -> None:
+    """Send these file descriptors to /dev/null for the rest of the process's life.
+
+    For worker processes whose results come back as return values: native libraries
+    write to fds 1 and 2 directly, past Python's sys.stdout and sys.stderr.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in fds:
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def fd_stderr_silenced():
     """Context manager that sends file descriptor 2 to /dev/null (for C++ loggers that
     ignore every environment variable, e.g. MediaPipe's graph start-up lines)."""

@@ -122,14 +122,11 @@ def _init_local_worker(verbose: bool, threads: int) -> None:
     limit_threads(threads)
     os.environ["SLRBENCH_PROGRESS"] = "0"
     if not verbose:
-        from harness.quiet import silence_native_logs
+        from harness.quiet import discard_output, silence_native_logs
         silence_native_logs()
         # Plugins and native libraries print; the sweep's live view owns the terminal and
         # a run's error comes back in its outcome (and in MLflow), so nothing is lost.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        os.close(devnull)
+        discard_output(1, 2)
 
 
 def crashed(reason: str) -> Outcome:
