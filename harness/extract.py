@@ -282,6 +282,19 @@ class ExtractSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
+def tally(outcome: Outcome, job: Job, summary: ExtractSummary, errors: list[dict]
+          ) -> str | None:
+    """Count one finished clip (local pool or Ray); returns the error that stops everything."""
+    if outcome.fatal:
+        return outcome.fatal
+    if outcome.error:
+        errors.append({"clip_id": job.clip_id, "video": job.video, "error": outcome.error})
+    else:
+        summary.extracted += 1
+        summary.frames += outcome.n_frames
+    return None
+
+
 def _old_store(out: Path) -> LandmarkStore | None:
     if not is_store(out):
         return None
@@ -333,15 +346,9 @@ def _run_pool(jobs: list[Job], totals: dict[str, int], config: ExtractConfig, sa
                 except futures.CancelledError:
                     continue
                 progress.advance(outcome.n_frames or totals.get(job.clip_id, 0))
-                if outcome.fatal:
-                    fatal = outcome.fatal
+                fatal = tally(outcome, job, summary, errors)
+                if fatal is not None:
                     break
-                if outcome.error:
-                    errors.append({"clip_id": job.clip_id, "video": job.video,
-                                   "error": outcome.error})
-                else:
-                    summary.extracted += 1
-                    summary.frames += outcome.n_frames
         finally:
             if fatal is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

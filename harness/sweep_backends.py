@@ -375,6 +375,7 @@ def ray_extract_pool(jobs: list, totals: dict[str, int], config, save, summary,
     from ray.util import ActorPool
 
     from harness.errors import ExtractionAborted
+    from harness.extract import tally
     from harness.progress import bar
     owned = connect_ray(address, None, config.verbose)
     fatal = None
@@ -391,15 +392,9 @@ def ray_extract_pool(jobs: list, totals: dict[str, int], config, save, summary,
                         lambda worker, job: worker.run.remote(job), jobs):
                     job = by_clip[outcome.job.clip_id]
                     progress.advance(outcome.n_frames or totals.get(job.clip_id, 0))
-                    if outcome.fatal:
-                        fatal = outcome.fatal
+                    fatal = tally(outcome, job, summary, errors)
+                    if fatal is not None:
                         break
-                    if outcome.error:
-                        errors.append({"clip_id": job.clip_id, "video": job.video,
-                                       "error": outcome.error})
-                    else:
-                        summary.extracted += 1
-                        summary.frames += outcome.n_frames
             except RayError as error:
                 fatal = f"a Ray worker died while extracting ({type(error).__name__})"
         for worker in actors:
