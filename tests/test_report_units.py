@@ -135,3 +135,27 @@ def test_runs_group_by_split_and_config_with_readable_variant_names():
     assert math.isclose(pooled_seeds.std, np.std([0.8, 0.9], ddof=1))
     assert first.best().variant == "keyframe_mlp (stages=2)"
     assert [e.run_ids for e in groups[1].entries] == [["d"]]
+
+
+def test_variants_differing_in_many_fields_are_named_by_their_departures():
+    usual = dict(stages=2, epochs=30, threads=1, train_key="true_class", hidden1="256,128")
+    rows = [_search_runs_row(f"u{seed}", "keyframe_mlp", "h1" * 32, seed, 0.9, **usual)
+            for seed in range(3)]
+    rows += [
+        _search_runs_row("s3", "keyframe_mlp", "h1" * 32, 0, 0.8, **{**usual, "stages": 3}),
+        _search_runs_row("ep", "keyframe_mlp", "h1" * 32, 0, 0.8,
+                         **{**usual, "epochs": 20, "threads": 2}),
+        _search_runs_row("ak", "keyframe_mlp", "h1" * 32, 0, 0.8,
+                         **{**usual, "train_key": "argmax", "hidden1": "64"}),
+        _search_runs_row("all", "keyframe_mlp", "h1" * 32, 0, 0.8,
+                         **dict(stages=1, epochs=5, threads=4, train_key="argmax",
+                                hidden1="8")),
+    ]
+    tidy = collect.tidy_runs(pd.DataFrame(rows), {"1": "signo-10"})
+    by_run = dict(zip(tidy["run_id"], tidy["variant"]))
+    assert by_run["u0"] == by_run["u2"] == "keyframe_mlp"
+    assert by_run["s3"] == "keyframe_mlp (stages=3)"
+    assert by_run["ep"] == "keyframe_mlp (epochs=20, threads=2)"
+    assert by_run["ak"] == "keyframe_mlp (hidden1=64, train_key=argmax)"
+    assert by_run["all"].startswith("keyframe_mlp (config ")      # too many to list
+    assert len(set(by_run.values())) == 5

@@ -118,10 +118,15 @@ def variant_labels(tidy: pd.DataFrame) -> list[str]:
     """The model name, plus the config fields that tell its variants apart.
 
     ``keyframe_mlp`` alone while only one config of it was run; ``keyframe_mlp
-    (stages=1)`` and ``keyframe_mlp (stages=2)`` once both were.
+    (stages=1)`` and ``keyframe_mlp (stages=2)`` once both were. When more than
+    ``MAX_VARIANT_FIELDS`` fields differ across the variants, each variant is named by the
+    fields where it departs from the most-run value of each field (``keyframe_mlp
+    (stages=3)``); the most-run config keeps the bare name. A label that would still be
+    ambiguous, or list too many fields, carries the config hash.
     """
     labels: dict[tuple[str, str], str] = {}
     for model, runs in tidy.groupby("model", sort=False):
+        counts = runs["config_hash"].value_counts()
         hashes = list(dict.fromkeys(runs["config_hash"]))
         if len(hashes) == 1:
             labels[(model, hashes[0])] = model
@@ -129,13 +134,38 @@ def variant_labels(tidy: pd.DataFrame) -> list[str]:
         configs = {h: runs.loc[runs["config_hash"] == h, "config"].iloc[0] for h in hashes}
         keys = sorted(set().union(*configs.values()))
         differing = [k for k in keys if len({configs[h].get(k) for h in hashes}) > 1]
+        if len(differing) <= MAX_VARIANT_FIELDS:
+            shown = {h: differing for h in hashes}
+        else:
+            usual = {k: _most_run(configs, counts, k) for k in differing}
+            shown = {h: [k for k in differing if configs[h].get(k) != usual[k]] for h in hashes}
+        named = {}
         for h in hashes:
-            if differing and len(differing) <= MAX_VARIANT_FIELDS:
-                detail = ", ".join(f"{k}={configs[h].get(k, '-')}" for k in differing)
+            fields = shown[h]
+            if len(fields) > MAX_VARIANT_FIELDS:
+                named[h] = f"{model} (config {h[:8]})"
+            elif fields:
+                detail = ", ".join(f"{k}={configs[h].get(k, '-')}" for k in fields)
+                named[h] = f"{model} ({detail})"
             else:
-                detail = f"config {h[:8]}"
-            labels[(model, h)] = f"{model} ({detail})"
+                named[h] = model
+        repeated = {name for name in named.values() if list(named.values()).count(name) > 1}
+        for h in hashes:
+            name = named[h]
+            if name in repeated:
+                name = f"{name[:-1]}; config {h[:8]})" if name.endswith(")") \
+                    else f"{name} (config {h[:8]})"
+            labels[(model, h)] = name
     return [labels[(m, h)] for m, h in zip(tidy["model"], tidy["config_hash"])]
+
+
+def _most_run(configs: dict[str, dict], counts: pd.Series, key: str):
+    """The value of ``key`` that the most runs used (first seen on ties)."""
+    runs_per_value: dict = {}
+    for h, config in configs.items():
+        value = config.get(key)
+        runs_per_value[value] = runs_per_value.get(value, 0) + int(counts[h])
+    return max(runs_per_value, key=runs_per_value.get)
 
 
 @dataclass
