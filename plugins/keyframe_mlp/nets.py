@@ -18,7 +18,6 @@ class MaskDropout(nn.Module):
 
     def __init__(self, rate: float):
         super().__init__()
-        self.rate = rate
         self.drop_levels = round(rate * MASK_LEVELS)    # of the 65536 16-bit values
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ WEIGHTS_FILE = "weights.npz"
 PREDICT_BATCH = 64
 
 
-def _with_threads(method):
+def _with_torch_compute(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with torch_compute(self.config.threads):
@@ -61,7 +61,7 @@ class SpoterModel:
                 for i in range(len(clips))]
 
     # --- training ---------------------------------------------------------------------
-    @_with_threads
+    @_with_torch_compute
     def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
         cfg = self.config
         torch.manual_seed(ctx.seed)
@@ -147,7 +147,7 @@ class SpoterModel:
             out[batch] = torch.softmax(logits.float(), dim=1).cpu().numpy()
         return out
 
-    @_with_threads
+    @_with_torch_compute
     def predict_proba(self, clips: Unlabelled) -> np.ndarray:
         return self._predict_rows(self.features(clips))
 
