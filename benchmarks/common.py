@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
-from harness.quiet import silence_native_logs  # noqa: E402
+from harness.util.quiet import silence_native_logs  # noqa: E402
 
 silence_native_logs()
 
@@ -69,7 +69,7 @@ def _metric_key(text: str) -> str:
 def log_table(name: str, rows: list[dict], label_columns: tuple[str, ...],
               tracking_uri: str | None = None, params: dict | None = None) -> str:
     """Log ``rows`` as one MLflow run of experiment ``benchmark-<name>``; returns its id."""
-    from harness.tracking import TrackedRun
+    from harness.run.tracking import TrackedRun
     uri = tracking_uri or default_tracking_uri()
     with TrackedRun(uri, f"benchmark-{name}", name, {"slrbench.benchmark": name}) as run, \
             tempfile.TemporaryDirectory() as work:

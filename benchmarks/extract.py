@@ -8,7 +8,7 @@ both alike:
   clock starts, builds its graph, waits at a barrier, then only calls ``process`` on every
   frame: the ceiling.
 - ``extractor in worker``: the same processes run what a pool worker of ``slrbench data
-  extract`` runs per clip (``harness.extract.process_job``): decoding from the file,
+  extract`` runs per clip (``harness.extract.pipeline.process_job``): decoding from the file,
   MediaPipe, conversion to ``[T, 543, 3]`` with NaN, the atomic per-clip ``.npy``.
 - ``slrbench data extract``: ``extract_store`` end to end, worker start-up (spawn, imports,
   graph), probing and packing the store included; these fixed costs shrink with more clips.
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 
 from benchmarks import common  # noqa: E402  (silences native logs before mediapipe loads)
-from harness.extract import ExtractConfig, extract_store, read_index  # noqa: E402
-from harness.paths import shared_datasets  # noqa: E402
+from harness.extract.pipeline import ExtractConfig, extract_store, read_index  # noqa: E402
+from harness.util.paths import shared_datasets  # noqa: E402
 
 
 def _shares(paths: list[str], frames: list[int], workers: int) -> list[list[str]]:
@@ -52,9 +52,9 @@ def _shares(paths: list[str], frames: list[int], workers: int) -> list[list[str]
 
 def _worker(kind: str, paths: list[str], work: str, barrier, results) -> None:
     """One worker process: set up outside the clock, then time only the per-frame work."""
-    from harness.extract import Job, _silence_fd2, process_job, save_part
-    from harness.extractors import HolisticExtractor, import_holistic
-    from harness.video_io import iter_frames
+    from harness.extract.pipeline import Job, _silence_fd2, process_job, save_part
+    from harness.extract.extractors import HolisticExtractor, import_holistic
+    from harness.extract.video_io import iter_frames
     _silence_fd2()
     if kind == "mediapipe alone":
         clips = [list(iter_frames(path)) for path in paths]       # decoded before the clock

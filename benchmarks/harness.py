@@ -13,9 +13,9 @@ import time
 
 from common import argument_parser, default_tracking_uri, report
 
-from harness.datasets import load_clipset, make_request
-from harness.resources import rss_bytes
-from harness.runner import RunConfig, run_experiment
+from harness.data.loading import load_clipset, make_request
+from harness.run.resources import rss_bytes
+from harness.run.runner import RunConfig, run_experiment
 
 SHIPPED = ("asl-signs", "signo")
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from common import argument_parser, default_tracking_uri, report
 
-from harness.paths import data_root
-from harness.runner import RunConfig, run_experiment
-from harness.store import is_store
+from harness.util.paths import data_root
+from harness.run.runner import RunConfig, run_experiment
+from harness.data.store import is_store
 
 EPOCHS = 30          # per stage; early stopping (patience 10) ends most runs sooner
 

@@ -33,14 +33,14 @@ import torch
 from common import argument_parser, default_tracking_uri, report
 
 from harness.adapters.synthetic import _templates, generate_clip
-from harness.clips import ArrayLandmarks, ClipSet
-from harness.datasets import load_clipset, make_request
-from harness.paths import data_root
-from harness.resources import PeakMemory, rss_bytes
-from harness.runner import RunConfig, run_experiment
+from harness.data.clips import ArrayLandmarks, ClipSet
+from harness.data.loading import load_clipset, make_request
+from harness.util.paths import data_root
+from harness.run.resources import PeakMemory, rss_bytes
+from harness.run.runner import RunConfig, run_experiment
 from harness.specs import RunContext
-from harness.store import is_store
-from harness.tracking import client
+from harness.data.store import is_store
+from harness.run.tracking import client
 from plugins.keyframe_mlp import KeyframeMLP, KeyframeMLPConfig
 from plugins.keyframe_mlp.features import FEATURE_DIM
 from plugins.keyframe_mlp.frames import Standardiser

@@ -33,12 +33,12 @@ from pathlib import Path
 from common import argument_parser, default_tracking_uri, report
 
 from harness import registry
-from harness.config import field_names
+from harness.util.config import field_names
 from harness.errors import SlrbenchError
-from harness.paths import data_root
-from harness.runner import RunConfig, run_experiment
-from harness.store import is_store
-from harness.tracking import client
+from harness.util.paths import data_root
+from harness.run.runner import RunConfig, run_experiment
+from harness.data.store import is_store
+from harness.run.tracking import client
 
 MODELS = ("pooled_logreg", "keyframe_mlp", "lstm", "spoter", "r2plus1d")
 DATASETS = ("asl-signs", "signo", "asl8", "synthetic-1000")

@@ -17,9 +17,9 @@ import time
 
 from common import ROOT, argument_parser, default_tracking_uri, report
 
-from harness.paths import data_root, shared_datasets
-from harness.runner import RunConfig, run_experiment, resolve_device
-from harness.store import is_store
+from harness.util.paths import data_root, shared_datasets
+from harness.run.runner import RunConfig, run_experiment, resolve_device
+from harness.data.store import is_store
 
 VIDEOS = shared_datasets() / "asl8-videos"
 STORE_NAME = "asl8"

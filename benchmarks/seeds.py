@@ -1,7 +1,7 @@
 """Seed variance: mean ± std over seeds of every landmark model on the shipped real sets.
 
 A grid pooled_logreg (and keyframe_mlp, lstm, spoter where registered, with a modest epoch
-budget) x {asl-signs, signo} x 3 seeds, run with ``harness.sweep`` into the benchmark
+budget) x {asl-signs, signo} x 3 seeds, run with ``harness.sweep.plan`` into the benchmark
 store, so the published report can show mean ± std over at least 3 seeds per cell. The
 sweep is resumable: runs already in the store (same model, data, split and config) are
 skipped, so rerunning after a crash or Ctrl-C only does what is missing.
@@ -16,8 +16,8 @@ import sys
 from common import argument_parser, default_tracking_uri, report
 
 from harness import registry
-from harness.config import field_names
-from harness.sweep import SweepConfig, SweepInterrupted, mean_std, run_grid
+from harness.util.config import field_names
+from harness.sweep.plan import SweepConfig, SweepInterrupted, mean_std, run_grid
 
 MODELS = ("pooled_logreg", "keyframe_mlp", "lstm", "spoter")
 DATASETS = ("asl-signs", "signo")

@@ -3,18 +3,18 @@
 Model plugins need the specs, the clip containers, the landmark layout and the shared
 normalisation; the rest of the harness (tracking, metrics, reports) is not theirs to use.
 """
-from harness.clips import (FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, PARTS, POSE,
+from harness.data.clips import (FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, PARTS, POSE,
                            RIGHT_HAND, RIGHT_SHOULDER, ClipSet, ClipSetInfo, LabelAccessError,
                            Unlabelled)
-from harness.config import config_from_dict, config_to_dict
+from harness.util.config import config_from_dict, config_to_dict
 from harness.hookspecs import hookimpl
-from harness.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
+from harness.data.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
 from harness.specs import DatasetRequest, DatasetSpec, ModelSpec, ProgressBar, RunContext, SignModel
 from harness.errors import BadConfig, BadLandmarks, BadSavedModel, SlrbenchError
-from harness.quiet import silence_native_logs
-from harness.atomic import atomic_path
-from harness.compute import torch_compute
-from harness.saved_models import read_model_meta, write_model_meta
+from harness.util.quiet import silence_native_logs
+from harness.util.atomic import atomic_path
+from harness.util.compute import torch_compute
+from harness.run.saved_models import read_model_meta, write_model_meta
 
 __all__ = [
     "FACE", "LEFT_HAND", "LEFT_SHOULDER", "N_LANDMARKS", "PARTS", "POSE", "RIGHT_HAND",

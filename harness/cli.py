@@ -40,12 +40,12 @@ def main(ctx: click.Context, verbose: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
     if not verbose:
-        from harness.quiet import silence_native_logs
+        from harness.util.quiet import silence_native_logs
         silence_native_logs()
 
 
 def _parse_sets(items) -> dict[str, str]:
-    from harness.config import parse_set_options
+    from harness.util.config import parse_set_options
     return parse_set_options(items)
 
 
@@ -54,7 +54,7 @@ def _parse_sets(items) -> dict[str, str]:
 def list_command(model_name: str | None) -> None:
     """List every registered model and dataset (built-in and third-party plugins)."""
     from harness import registry
-    from harness.config import describe
+    from harness.util.config import describe
     if model_name:
         spec = registry.model(model_name)
         click.echo(f"{spec.name} ({spec.inputs}): {spec.summary}\n\noptions (--set key=value):")
@@ -96,7 +96,7 @@ def run_command(ctx, model, dataset, vocab, seed, split_seed, epochs, sets, data
                 data_options, tracking_uri, experiment, device, threads) -> None:
     """Train one model on one dataset, evaluate it on the held-out test split, log
     everything to MLflow and save the model."""
-    from harness.runner import RunConfig, run_experiment
+    from harness.run.runner import RunConfig, run_experiment
     config = RunConfig(model=model, dataset=dataset, vocab=vocab, seed=seed,
                        split_seed=split_seed, epochs=epochs, overrides=_parse_sets(sets),
                        data_dir=data_dir, data_options=_parse_sets(data_options),
@@ -125,7 +125,7 @@ def predict_command(ctx, run_id, tracking_uri, top, files) -> None:
     extracted with MediaPipe), folders of them, or landmark files (.parquet in the
     asl-signs schema, .npy [frames, 543, 3]) with a trained model; prints the top glosses
     with probabilities."""
-    from harness.predict import predict_files
+    from harness.run.predict import predict_files
     for path, ranked in predict_files(run_id, files, tracking_uri, top, ctx.obj["verbose"]):
         click.echo(f"{path}:")
         for gloss, probability in ranked:
@@ -137,7 +137,7 @@ def predict_command(ctx, run_id, tracking_uri, top, files) -> None:
 @click.option("--experiment", "experiments", multiple=True, help="Only these experiments.")
 def runs_command(tracking_uri, experiments) -> None:
     """List finished runs: id, experiment, model, seed, test top-1."""
-    from harness.tracking import load_runs
+    from harness.run.tracking import load_runs
     runs = load_runs(tracking_uri, experiments or None)
     if runs.empty:
         click.echo("no runs yet: try `slrbench run --model pooled_logreg --dataset signo`")
@@ -151,7 +151,7 @@ def runs_command(tracking_uri, experiments) -> None:
 # --- commands of later subsystems are added below, each a thin wrapper ----------------
 
 
-# --- export: a run's model in a deployment format (harness.export) ---------------------
+# --- export: a run's model in a deployment format (harness.run.export) ---------------------
 @main.command("export")
 @click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
 @click.option("--format", "fmt", default="tflite", show_default=True,
@@ -163,7 +163,7 @@ def runs_command(tracking_uri, experiments) -> None:
 def export_command(ctx, run_id, fmt, out, tracking_uri) -> None:
     """Export a trained model for on-device use (TFLite); a JSON sidecar beside it says
     how to build the input from landmarks and names the output classes."""
-    from harness.export import export_run
+    from harness.run.export import export_run
     path = export_run(run_id, fmt, out, tracking_uri, ctx.obj["verbose"])
     click.echo(f"exported run {run_id} as {fmt}: {path}")
 
@@ -188,7 +188,7 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
     click.echo(f"report of {files.runs} runs: {files.html}\ntables: {files.csv}, {files.tex}")
 
 
-# --- sweep: grids of runs on a process pool or Ray (harness.sweep) ---------------------
+# --- sweep: grids of runs on a process pool or Ray (harness.sweep.plan) ---------------------
 @main.command("sweep")
 @click.option("--models", required=True, help="Comma-separated model names.")
 @click.option("--dataset", "datasets", default="asl-signs", show_default=True,
@@ -224,7 +224,9 @@ def sweep_command(ctx, models, datasets, vocabs, seeds, split_seed, epochs, sets
     already has (rerun the same command to resume), and print mean ± std per cell."""
     from rich.console import Console
 
-    from harness import sweep, sweep_view
+    from harness.sweep import plan as sweep
+
+    from harness.sweep import view as sweep_view
     config = sweep.SweepConfig(
         models=models, datasets=datasets, vocabs=sweep.parse_vocabs(vocabs),
         seeds=sweep.parse_seeds(seeds), overrides=_parse_sets(sets), epochs=epochs,
@@ -258,7 +260,7 @@ def sweep_command(ctx, models, datasets, vocabs, seeds, split_seed, epochs, sets
         sys.exit(1)
 
 
-# --- data: MS-ASL slicing, fetching clips, extracting landmarks (harness.msasl, .fetch, .extract)
+# --- data: MS-ASL slicing, fetching clips, extracting landmarks (harness.data.msasl_annotations, .fetch, .extract)
 @main.group("data")
 def data_group() -> None:
     """Datasets from videos to landmarks: slice MS-ASL, fetch its clips, extract landmarks."""
@@ -279,7 +281,7 @@ SPLIT_CHOICE = click.Choice(["train", "val", "test"])
               help="Where MSASL<N>_<split>.json go (default datasets/downloads/msasl).")
 def data_slice(dataset, vocab, splits, annotations, out) -> None:
     """Write MS-ASL N (labels < N) per split and print its clip, class and signer counts."""
-    from harness import msasl
+    from harness.data import msasl_annotations as msasl
     sliced = msasl.load_slice(vocab, annotations, tuple(splits) or msasl.SPLITS)
     written = msasl.write_slice(sliced, out or msasl.default_slice_dir())
     click.echo(f"MS-ASL{vocab} from {sliced.folder}:")
@@ -308,7 +310,9 @@ def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations)
     """Download MS-ASL clips with yt-dlp, cut to the annotated times (resumable)."""
     import dataclasses
 
-    from harness import fetch, msasl
+    from harness.extract import fetch
+
+    from harness.data import msasl_annotations as msasl
     config = fetch.FetchConfig(crop=crop)
     if workers is not None:
         config = dataclasses.replace(config, workers=workers)
@@ -355,7 +359,7 @@ def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations)
 def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, keep_parts,
                  backend, address, local_verbose) -> None:
     """MediaPipe Holistic on every frame -> a landmark store (resumable, parallel)."""
-    from harness import extract
+    from harness.extract import pipeline as extract
     plan = extract.plan_extraction(videos, dataset, index_file, annotations)
     out = out or extract.default_store(plan.dataset)
     config = extract.ExtractConfig(workers=workers or 0, keep_parts=keep_parts,

@@ -32,6 +32,6 @@ def slrbench_datasets() -> list:
     """Return the :class:`harness.specs.DatasetSpec` objects this plugin provides.
 
     An adapter turns a :class:`harness.specs.DatasetRequest` into a
-    :class:`harness.clips.ClipSet` whose metadata has a ``split`` column
+    :class:`harness.data.clips.ClipSet` whose metadata has a ``split`` column
     (train / val / test): the official split where the dataset has one.
     """

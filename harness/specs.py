@@ -11,7 +11,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-from harness.clips import ClipSet, ClipSetInfo, Unlabelled
+from harness.data.clips import ClipSet, ClipSetInfo, Unlabelled
 
 
 @runtime_checkable
@@ -92,6 +92,6 @@ class RunContext:
 
     def progress(self, total: int | None, description: str) -> ProgressBar:
         if self.progress_factory is None:
-            from harness.progress import silent_bar
+            from harness.util.progress import silent_bar
             return silent_bar()
         return self.progress_factory(total, description)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.paths import shared_datasets
+from harness.util.paths import shared_datasets
 
 os.environ.setdefault("SLRBENCH_PROGRESS", "0")
 

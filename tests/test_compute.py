@@ -1,4 +1,4 @@
-"""harness.compute.torch_compute: threads and subnormal flushing, restored on every exit."""
+"""harness.util.compute.torch_compute: threads and subnormal flushing, restored on every exit."""
 import pytest
 import torch
 

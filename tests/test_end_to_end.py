@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from harness.errors import TrackingError
-from harness.runner import RunConfig, run_experiment
-from harness.tracking import download_artifacts, load_model, load_runs
+from harness.run.runner import RunConfig, run_experiment
+from harness.run.tracking import download_artifacts, load_model, load_runs
 
 
 @pytest.fixture(scope="module")

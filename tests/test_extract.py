@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import extract
+from harness.extract import pipeline as extract
 from harness.adapters import landmarks as landmarks_adapter
-from harness.clips import LEFT_HAND, PARTS, RIGHT_HAND
+from harness.data.clips import LEFT_HAND, PARTS, RIGHT_HAND
 from harness.errors import BadAnnotations, ExtractionAborted
-from harness.landmark_files import read_landmark_file
+from harness.data.landmark_files import read_landmark_file
 from harness.specs import DatasetRequest
-from harness.store import LandmarkStore
-from harness.video_io import probe
+from harness.data.store import LandmarkStore
+from harness.extract.video_io import probe
 
 SLRBENCH = [sys.executable, "-m", "harness.cli"]
 # Short real clips (frames): No03 9, goodbye06 16, Hello12 (S2, test) 22.

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from harness import extract
+from harness.extract import pipeline as extract
 from harness.cli import main
-from harness.predict import rank
-from harness.runner import RunConfig, run_experiment
-from harness.store import LandmarkStore, is_store
-from harness.tracking import load_model
+from harness.run.predict import rank
+from harness.run.runner import RunConfig, run_experiment
+from harness.data.store import LandmarkStore, is_store
+from harness.run.tracking import load_model
 
 # Short test-split clips of signers the model never saw (frames): S2 22, S3 22, S2 23.
 UNSEEN = ["clips/Hello/Hello12.mp4", "clips/No/No15.mp4", "clips/Yes/Yes10.mp4"]

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from harness import fetch
+from harness.extract import fetch
 from harness.cli import main
-from harness.datasets import load_clipset, make_request
+from harness.data.loading import load_clipset, make_request
 from harness.errors import ExtractionAborted
-from harness.video_io import probe
+from harness.extract.video_io import probe
 
 SAMPLES = {"J7tP98oDxqE": 38, "CYx7qm62Zwo": 46, "iJuIO4n0-VU": 95}  # book, bored, france
 

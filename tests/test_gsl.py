@@ -15,11 +15,11 @@ from click.testing import CliRunner
 
 from harness.adapters import gsl
 from harness.cli import main
-from harness.datasets import load_clipset, make_request
+from harness.data.loading import load_clipset, make_request
 from harness.errors import BadAnnotations, BadStore, DatasetNotFound
 from harness.specs import DatasetRequest
-from harness.store import write_store
-from harness.video_io import iter_frames
+from harness.data.store import write_store
+from harness.extract.video_io import iter_frames
 
 FRAMES_PER_CLIP = 8
 # (GSL clip folder, gloss, asl8 source clip): signers 1, 2 train; signer 3 dev and test.

@@ -16,7 +16,7 @@ import torch
 from harness.adapters.synthetic import _templates, generate_clip
 from harness.api import (BadConfig, LabelAccessError, RunContext, config_from_dict,
                          mirror_landmarks)
-from harness.clips import ArrayLandmarks, ClipSet
+from harness.data.clips import ArrayLandmarks, ClipSet
 from harness.registry import model as model_spec
 from plugins.keyframe_mlp import KeyframeMLP, KeyframeMLPConfig
 from plugins.keyframe_mlp import cascade

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.runner import RunConfig, run_experiment
-from harness.tracking import download_artifacts, load_model
+from harness.run.runner import RunConfig, run_experiment
+from harness.run.tracking import download_artifacts, load_model
 
 EPOCHS = {"signo": 3, "asl-signs": 10}    # per stage
 ASL_SIGNS_MARGIN = 0.09          # two of the 24 test clips
@@ -55,7 +55,7 @@ def test_keyframe_mlp_runs_end_to_end_and_holds_its_own_against_the_baseline(
     assert (table["stage2_frame"] < table["n_frames"]).all()
     # the saved artifact is the same model: it reproduces the logged predictions
     loaded = load_model(ours.run_id, tracking_uri)
-    from harness.datasets import load_clipset, make_request
+    from harness.data.loading import load_clipset, make_request
     clips, _ = load_clipset(dataset, make_request(None, None, 0, "landmarks", False, {}))
     test = clips.split("test")
     predicted = loaded.model.predict_proba(test.unlabelled()).argmax(axis=1)

@@ -9,9 +9,9 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from harness.api import RunContext
-from harness.datasets import load_clipset, make_request
-from harness.runner import RunConfig, run_experiment
-from harness.tracking import client, download_artifacts, load_model
+from harness.data.loading import load_clipset, make_request
+from harness.run.runner import RunConfig, run_experiment
+from harness.run.tracking import client, download_artifacts, load_model
 from plugins.lstm.config import LSTMConfig
 from plugins.lstm.model import LSTMModel
 

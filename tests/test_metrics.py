@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn import metrics as skm
 
-from harness.metrics import confusion_matrix, evaluate, most_confused_pairs, topk_accuracy
+from harness.run.metrics import confusion_matrix, evaluate, most_confused_pairs, topk_accuracy
 
 
 def random_predictions(n=300, classes=12, seed=0):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness import msasl
+from harness.data import msasl_annotations as msasl
 from harness.cli import main
 from harness.errors import BadAnnotations, DatasetNotFound
-from harness.runner import RunConfig, run_experiment
+from harness.run.runner import RunConfig, run_experiment
 
 # From the MS-ASL paper / PROVENANCE.md: clips per split for MS-ASL100/200/500/1000.
 EXPECTED = {"val": {100: 1190, 200: 2041, 500: 3702, 1000: 5287},

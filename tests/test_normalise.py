@@ -1,7 +1,7 @@
 import numpy as np
 
-from harness.clips import LEFT_HAND, POSE, RIGHT_HAND
-from harness.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
+from harness.data.clips import LEFT_HAND, POSE, RIGHT_HAND
+from harness.data.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
 from tests.conftest import make_clip
 
 

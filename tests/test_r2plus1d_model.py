@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from harness.api import BadConfig, BadSavedModel, ClipSet, RunContext
-from harness.clips import ArrayLandmarks
-from harness.config import config_from_dict
+from harness.data.clips import ArrayLandmarks
+from harness.util.config import config_from_dict
 from plugins.r2plus1d.config import R2Plus1DConfig
 from plugins.r2plus1d.data import ClipTensors, check_inputs
 from plugins.r2plus1d.frames import (eval_box, random_box, segment_indices, uniform_indices,

@@ -10,10 +10,10 @@ import torch
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.datasets import load_clipset, make_request
+from harness.data.loading import load_clipset, make_request
 from harness.errors import BadConfig
-from harness.runner import RunConfig, run_experiment
-from harness.tracking import client, download_artifacts, load_model
+from harness.run.runner import RunConfig, run_experiment
+from harness.run.tracking import client, download_artifacts, load_model
 from tests.test_videos_cache import DecodeCounter, asl8_subset
 
 torch.set_num_threads(1)
@@ -92,7 +92,7 @@ def test_video_input_on_real_asl8_clips_decodes_each_clip_once(shared, tmp_path,
     assert np.array_equal(loaded.model.predict_proba(test), proba)
     # `slrbench predict` on a video model decodes the files (no landmark extraction) and
     # ranks glosses of the run's vocabulary.
-    from harness.predict import predict_files
+    from harness.run.predict import predict_files
     videos = [root / f for f in pd.read_csv(root / "labels.csv")["file"][:2]]
     top = min(3, len(loaded.vocab))
     ranked = list(predict_files(result.run_id, videos, tracking_uri, top=top))

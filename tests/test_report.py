@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from harness import registry
 from harness.cli import main
-from harness.paths import project_root
-from harness.runner import RunConfig, run_experiment
-from harness.tracking import load_runs
+from harness.util.paths import project_root
+from harness.run.runner import RunConfig, run_experiment
+from harness.run.tracking import load_runs
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

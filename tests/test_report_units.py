@@ -101,7 +101,7 @@ def test_gallery_picks_confident_mistakes_and_spread_of_right_clips():
 
 
 def _search_runs_row(run_id, model, split_hash, seed, top1, **config):
-    """One row in the column layout of mlflow.search_runs, as harness.tracking logs it."""
+    """One row in the column layout of mlflow.search_runs, as harness.run.tracking logs it."""
     row = {"run_id": run_id, "experiment_id": "1",
            "start_time": pd.Timestamp("2025-01-01", tz="UTC"),
            "tags.slrbench.model": model, "tags.slrbench.config_hash": str(sorted(config.items())),

@@ -14,7 +14,7 @@ import torch
 
 from harness.api import (BadSavedModel, ClipSet, RunContext, SlrbenchError, read_model_meta,
                          write_model_meta)
-from harness.clips import ArrayLandmarks
+from harness.data.clips import ArrayLandmarks
 from plugins.baseline import PooledLogReg, PooledLogRegConfig
 from plugins.lstm.config import LSTMConfig
 from plugins.lstm.model import LSTMModel

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from harness.splits import SplitManifest, carve_validation, group_disjoint_split, stratified_split
+from harness.data.splits import SplitManifest, carve_validation, group_disjoint_split, stratified_split
 
 
 def table(n=400, signers=12, classes=8, seed=0):

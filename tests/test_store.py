@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from harness.errors import BadLandmarks, BadStore
-from harness.landmark_files import read_landmark_file
-from harness.store import LandmarkStore, StoreWriter, write_store
+from harness.data.landmark_files import read_landmark_file
+from harness.data.store import LandmarkStore, StoreWriter, write_store
 from tests.conftest import make_clip
 
 

@@ -20,13 +20,13 @@ from click.testing import CliRunner
 
 from harness import registry
 from harness.cli import main
-from harness.config import config_to_dict
-from harness.datasets import load_clipset, make_request
+from harness.util.config import config_to_dict
+from harness.data.loading import load_clipset, make_request
 from harness.errors import BadConfig
-from harness.runner import config_fingerprint, model_config
-from harness.sweep import (SweepConfig, collect, model_plans, parse_seeds, parse_vocabs,
+from harness.run.runner import config_fingerprint, model_config
+from harness.sweep.plan import (SweepConfig, collect, model_plans, parse_seeds, parse_vocabs,
                            plan_grid, run_grid, summarise)
-from harness.tracking import client, load_runs
+from harness.run.tracking import client, load_runs
 
 METRICS = ("test_top1", "test_top5", "test_mean_class_accuracy", "test_macro_f1",
            "val_top1")
@@ -294,8 +294,8 @@ def test_dry_run_shows_the_plan_and_runs_nothing(tmp_path):
 # --- landmark extraction on Ray ------------------------------------------------------------
 @pytest.mark.slow
 def test_ray_extract_pool_is_a_drop_in_for_the_process_pool(tmp_path, ray_instance, shared):
-    from harness import extract
-    from harness.sweep_backends import ray_extract_pool
+    from harness.extract import pipeline as extract
+    from harness.sweep.backends import ray_extract_pool
     video = shared / "asl8-videos" / "clips" / "No" / "No03.mp4"   # 9 frames
     (tmp_path / "corrupt.mp4").write_bytes(os.urandom(3000))
     jobs = [extract.Job("no03", str(video), str(tmp_path / "no03.npy")),
@@ -317,7 +317,7 @@ def test_data_extract_command_on_ray_builds_a_store(tmp_path, ray_instance, shar
     from click.testing import CliRunner
 
     from harness.cli import main
-    from harness.store import LandmarkStore
+    from harness.data.store import LandmarkStore
     videos = tmp_path / "videos"
     videos.mkdir()
     source = shared / "asl8-videos" / "clips" / "No" / "No03.mp4"   # 9 frames

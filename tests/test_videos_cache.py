@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import harness.videos
-from harness import video_io
+import harness.extract.video_cache
+from harness.extract import video_io
 from harness.adapters import videos as videos_adapter
 from harness.errors import DatasetNotFound
 from harness.specs import DatasetRequest
-from harness.videos import (CachedVideos, DecodeSettings, VideoCache, clipset_from_videos,
+from harness.extract.video_cache import (CachedVideos, DecodeSettings, VideoCache, clipset_from_videos,
                             content_hash, decode)
 
 ASL8 = "asl8-videos"
@@ -71,8 +71,8 @@ def test_adapter_decodes_once_and_reuses_the_cache(shared, tmp_path, monkeypatch
         for i in range(len(clips)):
             clips.video(i)
     hashed = []
-    real_hash = harness.videos.content_hash
-    monkeypatch.setattr(harness.videos, "content_hash",
+    real_hash = harness.extract.video_cache.content_hash
+    monkeypatch.setattr(harness.extract.video_cache, "content_hash",
                         lambda path: hashed.append(path) or real_hash(path))
     # Only a few clips stay mapped at once; reopening them decodes nothing.
     monkeypatch.setattr(CachedVideos, "MAX_OPEN", 3)

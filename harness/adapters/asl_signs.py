@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from harness.adapters.common import cache_key, cached_store, file_fingerprint, pack
-from harness.clips import ClipSet, relabel
+from harness.data.clips import ClipSet, relabel
 from harness.errors import BadAnnotations, DatasetNotFound
-from harness.landmark_files import read_landmark_file
-from harness.paths import shared_datasets
+from harness.data.landmark_files import read_landmark_file
+from harness.util.paths import shared_datasets
 from harness.specs import DatasetRequest, DatasetSpec
-from harness.splits import group_disjoint_split
+from harness.data.splits import group_disjoint_split
 
 NAME = "asl-signs"
 INDEX_COLUMNS = ("path", "participant_id", "sequence_id", "sign")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import BadStore, DatasetNotFound, SlrbenchError
-from harness.progress import bar
-from harness.store import LandmarkStore, StoreWriter, is_store
+from harness.util.progress import bar
+from harness.data.store import LandmarkStore, StoreWriter, is_store
 
 
 def cache_key(*parts: object) -> str:

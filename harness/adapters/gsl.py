@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from harness.adapters.common import open_dataset_store
-from harness.clips import ClipSet, relabel
+from harness.data.clips import ClipSet, relabel
 from harness.errors import BadAnnotations, DatasetNotFound
-from harness.paths import data_root, shared_datasets
+from harness.util.paths import data_root, shared_datasets
 from harness.specs import DatasetRequest, DatasetSpec
 
 NAME = "gsl"

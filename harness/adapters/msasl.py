@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import msasl
+from harness.data import msasl_annotations as msasl
 from harness.adapters.common import open_dataset_store
-from harness.clips import ClipSet, relabel
+from harness.data.clips import ClipSet, relabel
 from harness.errors import BadAnnotations, DatasetNotFound
-from harness.paths import data_root
+from harness.util.paths import data_root
 from harness.specs import DatasetRequest, DatasetSpec
 
 NAME = "msasl"
@@ -46,7 +46,7 @@ def how_to_obtain(store: Path) -> str:
 def extraction_index(videos: Path, index_file: Path | None = None,
                      annotations: Path | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The fetched clips (``index.csv`` written by ``data fetch``) and the 1000 classes."""
-    from harness.extract import read_index
+    from harness.extract.pipeline import read_index
     videos = Path(videos)
     index = read_index(videos, index_file)
     local = videos / msasl.CLASSES_FILE

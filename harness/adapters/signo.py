@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from harness.adapters.common import cache_key, cached_store, file_fingerprint
-from harness.clips import LEFT_HAND, N_LANDMARKS, RIGHT_HAND, ClipSet
+from harness.data.clips import LEFT_HAND, N_LANDMARKS, RIGHT_HAND, ClipSet
 from harness.errors import DatasetNotFound
-from harness.paths import shared_datasets
+from harness.util.paths import shared_datasets
 from harness.specs import DatasetRequest, DatasetSpec
-from harness.splits import stratified_split
-from harness.store import StoreWriter
+from harness.data.splits import stratified_split
+from harness.data.store import StoreWriter
 
 NAME = "signo"
 FILE = "signo_1260seq_30f.npz"

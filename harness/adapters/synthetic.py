@@ -15,11 +15,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from harness.adapters.common import cache_key, cached_store
-from harness.clips import ClipSet, FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, POSE, RIGHT_HAND
-from harness.config import config_from_dict
+from harness.data.clips import ClipSet, FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, POSE, RIGHT_HAND
+from harness.util.config import config_from_dict
 from harness.specs import DatasetRequest, DatasetSpec
-from harness.splits import group_disjoint_split
-from harness.store import StoreWriter
+from harness.data.splits import group_disjoint_split
+from harness.data.store import StoreWriter
 
 NAME = "synthetic"
 DEFAULT_CLASSES = 20

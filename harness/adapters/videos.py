@@ -7,7 +7,7 @@ adapter, so a video model on this folder and a landmark model on the store extra
 from it see the same clip ids in the same splits. ``file`` is a video file or a folder
 of frames, relative to the index's folder (or absolute).
 
-Every clip is decoded once into the video cache (:mod:`harness.videos`) when the dataset
+Every clip is decoded once into the video cache (:mod:`harness.extract.video_cache`) when the dataset
 is first loaded; later epochs and later runs read memory-mapped frames.
 """
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from harness.adapters.landmarks import assign_splits
-from harness.clips import ClipSet, relabel
+from harness.data.clips import ClipSet, relabel
 from harness.errors import DatasetNotFound
-from harness.extract import INDEX_NAMES, read_index, store_name
+from harness.extract.pipeline import INDEX_NAMES, read_index, store_name
 from harness.specs import DatasetRequest, DatasetSpec
-from harness.videos import CachedVideos, DecodeSettings, VideoCache
+from harness.extract.video_cache import CachedVideos, DecodeSettings, VideoCache
 
 NAME = "videos"
 CACHE_SUBDIR = "videos"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.tracking import MODEL_ARTIFACT, MODEL_INFO, client
+from harness.run.tracking import MODEL_ARTIFACT, MODEL_INFO, client
 
 # Metrics the runner logs once per run; only plugin curves have histories worth reading.
 ONE_SHOT_PREFIXES = ("test_",)

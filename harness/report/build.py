@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from harness.atomic import write_text
+from harness.util.atomic import write_text
 from harness.errors import BadConfig, TrackingError
 from harness.report import confusions, figures, keyframes, sota, tables
 from harness.report.artifacts import RunArtifacts
@@ -146,7 +146,7 @@ class Builder:
                             "--out reports/comparison.html")
         published = sota.load_sota(config.sota_path)   # fail on a bad table before any work
         with tempfile.TemporaryDirectory(prefix="slrbench-report-") as work:
-            from harness.tracking import load_runs
+            from harness.run.tracking import load_runs
             raw = load_runs(config.tracking_uri, config.experiments or None)
             artifacts = RunArtifacts(config.tracking_uri, Path(work))
             if raw.empty:

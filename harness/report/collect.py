@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.tracking import TAG
+from harness.run.tracking import TAG
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.clips import FACE, LEFT_HAND, POSE, RIGHT_HAND
+from harness.data.clips import FACE, LEFT_HAND, POSE, RIGHT_HAND
 
 # MediaPipe Pose bones of the upper body (the legs rarely appear in sign videos).
 POSE_BONES = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),

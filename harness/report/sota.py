@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import BadAnnotations
-from harness.paths import manifests_dir
+from harness.util.paths import manifests_dir
 from harness.report.collect import SplitGroup
 
 COLUMNS = ("method", "inputs", "dataset", "vocab", "top1_per_instance", "top1_per_class",

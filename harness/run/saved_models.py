@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.atomic import write_text
+from harness.util.atomic import write_text
 from harness.errors import BadSavedModel
 
 META_FILE = "slrbench.json"

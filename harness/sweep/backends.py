@@ -2,10 +2,10 @@
 
 A backend only moves work: ``submit(job)`` starts one run, ``wait(timeout)`` hands back the
 runs that ended, ``stop()`` ends the runs in flight (Ctrl-C), ``close()`` releases it. Which
-runs to start, retry or skip is decided by :mod:`harness.sweep`.
+runs to start, retry or skip is decided by :mod:`harness.sweep.plan`.
 
 Every run executes :func:`execute_job` in a process of its own, which calls
-:func:`harness.runner.run_experiment`; a run that raises comes back as a ``failed``
+:func:`harness.run.runner.run_experiment`; a run that raises comes back as a ``failed``
 outcome (the runner has already marked its MLflow run FAILED with the error), a worker
 that dies comes back as ``crashed``.
 """
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import BadConfig, SlrbenchError
-from harness.runner import RunConfig, run_experiment
+from harness.run.runner import RunConfig, run_experiment
 
 BACKENDS = ("local", "ray")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -122,7 +122,7 @@ def _init_local_worker(verbose: bool, threads: int) -> None:
     limit_threads(threads)
     os.environ["SLRBENCH_PROGRESS"] = "0"
     if not verbose:
-        from harness.quiet import discard_output, silence_native_logs
+        from harness.util.quiet import discard_output, silence_native_logs
         silence_native_logs()
         # Plugins and native libraries print; the sweep's live view owns the terminal and
         # a run's error comes back in its outcome (and in MLflow), so nothing is lost.
@@ -344,29 +344,29 @@ class RayBackend:
             self._owned = False
 
 
-# --- landmark extraction on Ray (a drop-in for harness.extract's process pool) ------------
+# --- landmark extraction on Ray (a drop-in for harness.extract.pipeline's process pool) ------------
 class _ExtractActor:
     """One MediaPipe extractor per Ray worker, built once and reused for many clips."""
 
     def __init__(self, extractor: str, verbose: bool, save):
         os.environ["SLRBENCH_PROGRESS"] = "0"
         if not verbose:
-            from harness.quiet import silence_native_logs
+            from harness.util.quiet import silence_native_logs
             silence_native_logs()
-        from harness.extractors import make_extractor
+        from harness.extract.extractors import make_extractor
         self._extractor = make_extractor(extractor)
         self._save = save
 
     def run(self, job):
-        from harness.extract import process_job
+        from harness.extract.pipeline import process_job
         return process_job(job, self._extractor, self._save)
 
 
 def ray_extract_pool(jobs: list, totals: dict[str, int], config, save, summary,
                      errors: list[dict], address: str | None = None) -> None:
-    """``harness.extract``'s ``_run_pool`` on Ray: the same jobs, outcomes and bookkeeping.
+    """``harness.extract.pipeline``'s ``_run_pool`` on Ray: the same jobs, outcomes and bookkeeping.
 
-    Each clip goes through :func:`harness.extract.process_job` in one of ``config.workers``
+    Each clip goes through :func:`harness.extract.pipeline.process_job` in one of ``config.workers``
     actors (default: one per CPU of the cluster). Parts are written by the workers, so on
     a multi-machine cluster the store's folder must be shared by every machine.
     """
@@ -375,8 +375,8 @@ def ray_extract_pool(jobs: list, totals: dict[str, int], config, save, summary,
     from ray.util import ActorPool
 
     from harness.errors import ExtractionAborted
-    from harness.extract import tally
-    from harness.progress import bar
+    from harness.extract.pipeline import tally
+    from harness.util.progress import bar
     owned = connect_ray(address, None, config.verbose)
     fatal = None
     try:

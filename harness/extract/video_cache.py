@@ -2,7 +2,7 @@
 
 Decoding H.264 (or a folder of JPEGs) costs far more than a training step of a small
 video model, so it must not happen every epoch or every run. The first read of a clip
-decodes it with :mod:`harness.video_io`, resizes every frame so its short side is
+decodes it with :mod:`harness.extract.video_io`, resizes every frame so its short side is
 ``short_side`` pixels, and writes ``frames.npy`` (uint8 ``[T, H, W, 3]`` RGB) and
 ``info.json`` into one directory, renamed into place atomically::
 
@@ -25,10 +25,10 @@ from typing import Sequence
 
 import numpy as np
 
-from harness import video_io
-from harness.atomic import atomic_path, write_text
+from harness.extract import video_io
+from harness.util.atomic import atomic_path, write_text
 from harness.errors import BadVideo
-from harness.progress import bar
+from harness.util.progress import bar
 
 FORMAT = "slrbench-decoded-video"
 VERSION = 1
@@ -261,7 +261,7 @@ def clipset_from_videos(paths: Sequence[Path | str], vocab: Sequence[str],
     """Unlabelled clips read from video files (e.g. for ``predict`` with a video model)."""
     import pandas as pd
 
-    from harness.clips import ClipSet
+    from harness.data.clips import ClipSet
     videos = CachedVideos(paths, VideoCache(cache_root, settings))
     videos.prepare()
     meta = pd.DataFrame({"clip_id": [f"input{i}" for i in range(len(videos))], "gloss": "",

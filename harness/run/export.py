@@ -24,7 +24,7 @@ def export_run(run_id: str, fmt: str, out: Path | None = None,
     if fmt not in FORMATS:
         raise BadConfig(f"--format {fmt!r}: unknown export format; choose from "
                         f"{', '.join(FORMATS)}")
-    from harness.tracking import load_model
+    from harness.run.tracking import load_model
 
     loaded = load_model(run_id, tracking_uri)
     name = loaded.spec.name
@@ -37,7 +37,7 @@ def export_run(run_id: str, fmt: str, out: Path | None = None,
         target = target / default_output(name, run_id, fmt).name
     if verbose:
         return Path(exporter(target, fmt))
-    from harness.quiet import fd_stderr_silenced
+    from harness.util.quiet import fd_stderr_silenced
 
     with fd_stderr_silenced():     # TFLite's converter logs from C++, past every env var
         return Path(exporter(target, fmt))

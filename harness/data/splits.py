@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.atomic import write_text
-from harness.clips import SPLITS
+from harness.util.atomic import write_text
+from harness.data.clips import SPLITS
 
 DEFAULT_VAL_FRACTION = 0.15
 DEFAULT_TEST_FRACTION = 0.2

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pandas as pd
 
-from harness.atomic import write_text
+from harness.util.atomic import write_text
 from harness.errors import BadAnnotations, DatasetNotFound
-from harness.paths import data_root, shared_datasets
+from harness.util.paths import data_root, shared_datasets
 
 SPLITS = ("train", "val", "test")
 VOCAB_SIZES = (100, 200, 500, 1000)

@@ -28,12 +28,12 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from harness.atomic import atomic_path, write_text
+from harness.util.atomic import atomic_path, write_text
 from harness.errors import BadAnnotations, BadStore, BadVideo, ExtractionAborted, SlrbenchError
-from harness.paths import data_root
-from harness.progress import bar
-from harness.store import LandmarkStore, StoreWriter, is_store
-from harness.video_io import VIDEO_SUFFIXES, probe
+from harness.util.paths import data_root
+from harness.util.progress import bar
+from harness.data.store import LandmarkStore, StoreWriter, is_store
+from harness.extract.video_io import VIDEO_SUFFIXES, probe
 
 INDEX_NAMES = ("labels.csv", "index.csv")
 OPTIONAL_COLUMNS = ("clip_id", "signer", "split", "session", "label", "url", "start_time",
@@ -213,7 +213,7 @@ def save_part(path: Path, landmarks: np.ndarray) -> None:
 
 def process_job(job: Job, extractor, save: SaveFn) -> Outcome:
     """Extract one clip; decoding problems become an error row, write problems are fatal."""
-    from harness.video_io import iter_frames
+    from harness.extract.video_io import iter_frames
     try:
         landmarks = extractor(iter_frames(job.video))
     except SlrbenchError as error:
@@ -248,12 +248,12 @@ def _exit_with_parent(parent: int) -> None:
 def _init_worker(extractor_name: str, verbose: bool, save: SaveFn, parent: int) -> None:
     _exit_with_parent(parent)
     if not verbose:
-        from harness.quiet import discard_output, silence_native_logs
+        from harness.util.quiet import discard_output, silence_native_logs
         silence_native_logs()
         # MediaPipe's C++ code logs through absl straight to fd 2 and ignores GLOG_* and
         # ABSL_* variables; a worker has nothing else to say on stderr.
         discard_output(2)
-    from harness.extractors import make_extractor
+    from harness.extract.extractors import make_extractor
     _WORKER["extractor"] = make_extractor(extractor_name)
     _WORKER["save"] = save
 
@@ -307,7 +307,7 @@ def _old_store(out: Path) -> LandmarkStore | None:
 def _quiet_probe(video: str, verbose: bool):
     # FFmpeg inside OpenCV prints its complaints about a damaged file to fd 2; the error
     # report says it in one line instead.
-    from harness.quiet import fd_stderr_silenced
+    from harness.util.quiet import fd_stderr_silenced
     with (contextlib.nullcontext() if verbose else fd_stderr_silenced()):
         return probe(video)
 
@@ -401,7 +401,7 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
     if jobs:
         try:
             if config.backend == "ray":
-                from harness.sweep_backends import ray_extract_pool
+                from harness.sweep.backends import ray_extract_pool
                 ray_extract_pool(jobs, totals, config, save, summary, errors, config.address)
             else:
                 _run_pool(jobs, totals, config, save, summary, errors)
@@ -471,9 +471,9 @@ def extract_videos(paths: Sequence[Path | str], verbose: bool = False) -> list[n
     For ``predict``: no pool to start, and no progress bar for fd 2 silencing to hide.
     Raises BadVideo for a clip that cannot be read or shows nobody.
     """
-    from harness.extractors import make_extractor
-    from harness.quiet import fd_stderr_silenced, silence_native_logs
-    from harness.video_io import iter_frames
+    from harness.extract.extractors import make_extractor
+    from harness.util.quiet import fd_stderr_silenced, silence_native_logs
+    from harness.extract.video_io import iter_frames
     if not verbose:
         silence_native_logs()
     quiet = fd_stderr_silenced if not verbose else contextlib.nullcontext

@@ -112,7 +112,7 @@ class SweepView:
 
 def summary_table(result, title: str | None = None) -> Table:
     """Mean ± std over seeds of test top-1 and top-5 for every cell of a sweep."""
-    from harness.sweep import mean_std
+    from harness.sweep.plan import mean_std
     counts = result.counts
     title = title or (f"{len(result.runs)} runs: " + ", ".join(
         f"{n} {status}" for status, n in sorted(counts.items())))

@@ -7,12 +7,12 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from harness.clips import ArrayLandmarks, ClipSet
+from harness.data.clips import ArrayLandmarks, ClipSet
 from harness.errors import BadVideo
-from harness.extract import extract_videos
-from harness.landmark_files import read_landmark_file
-from harness.tracking import LoadedModel, load_model
-from harness.video_io import VIDEO_SUFFIXES, frame_files
+from harness.extract.pipeline import extract_videos
+from harness.data.landmark_files import read_landmark_file
+from harness.run.tracking import LoadedModel, load_model
+from harness.extract.video_io import VIDEO_SUFFIXES, frame_files
 
 LANDMARK_SUFFIXES = (".parquet", ".npy")
 
@@ -68,8 +68,8 @@ def top_glosses(proba: np.ndarray, vocab, top: int) -> list[list[tuple[str, floa
 
 def rank_videos(loaded: LoadedModel, paths: list[Path], top: int) -> list[list[tuple[str, float]]]:
     """For a model trained on video: decode the clips, no landmarks involved."""
-    from harness.paths import cache_dir
-    from harness.videos import clipset_from_videos
+    from harness.util.paths import cache_dir
+    from harness.extract.video_cache import clipset_from_videos
     not_video = [p for p in paths if not is_video(p)]
     if not_video:
         raise BadVideo(f"{not_video[0]}: this run's model reads videos, not landmark files")

@@ -20,8 +20,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from harness.atomic import atomic_path
-from harness.clips import META_COLUMNS, N_LANDMARKS, ClipSet
+from harness.util.atomic import atomic_path
+from harness.data.clips import META_COLUMNS, N_LANDMARKS, ClipSet
 from harness.errors import BadLandmarks, BadStore
 
 FORMAT = "slrbench-landmarks"

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+# The ``harness`` package folder (this module is harness/util/paths.py).
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def project_root() -> Path:

@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 
 from harness import registry
-from harness.clips import ClipSet
-from harness.config import config_from_dict, config_to_dict, field_names
-from harness.datasets import load_clipset, make_request, require_inputs
+from harness.data.clips import ClipSet
+from harness.util.config import config_from_dict, config_to_dict, field_names
+from harness.data.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, SlrbenchError
-from harness.metrics import confusion_matrix, evaluate, percentiles_ms
-from harness.progress import bar
-from harness.resources import PeakMemory, Stopwatch
+from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
+from harness.util.progress import bar
+from harness.run.resources import PeakMemory, Stopwatch
 from harness.specs import RunContext
-from harness.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, experiment_name,
+from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, experiment_name,
                               git_commit, machine, package_versions)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.clips import LEFT_HAND, LEFT_SHOULDER, RIGHT_HAND, RIGHT_SHOULDER
+from harness.data.clips import LEFT_HAND, LEFT_SHOULDER, RIGHT_HAND, RIGHT_SHOULDER
 
 # Left/right pairs of MediaPipe's 33 pose landmarks (nose 0 has no partner).
 POSE_MIRROR_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16),

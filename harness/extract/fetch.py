@@ -28,11 +28,11 @@ from typing import Callable, Protocol
 
 import pandas as pd
 
-from harness import msasl
-from harness.atomic import atomic_path, write_text
+from harness.data import msasl_annotations as msasl
+from harness.util.atomic import atomic_path, write_text
 from harness.errors import BadAnnotations, BadVideo, ExtractionAborted, SlrbenchError
-from harness.progress import bar
-from harness.video_io import probe
+from harness.util.progress import bar
+from harness.extract.video_io import probe
 
 FAILURES_FILE = "fetch-failures.csv"
 SUMMARY_FILE = "fetch-summary.csv"
@@ -278,7 +278,7 @@ def write_outputs(plan: pd.DataFrame, out: Path, failures: list[dict],
 def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = FetchConfig(),
                 downloader: Downloader | None = None, classes_file: Path | None = None,
                 sleep: Callable[[float], None] = time.sleep) -> FetchSummary:
-    """Fetch every clip of ``plan`` (rows of :func:`harness.msasl.records_frame`)."""
+    """Fetch every clip of ``plan`` (rows of :func:`harness.data.msasl_annotations.records_frame`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

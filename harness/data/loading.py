@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness import registry
-from harness.clips import SPLITS, ClipSet
+from harness.data.clips import SPLITS, ClipSet
 from harness.errors import BadConfig, DatasetNotFound
-from harness.paths import cache_dir
+from harness.util.paths import cache_dir
 from harness.specs import DatasetRequest
-from harness.splits import SplitManifest, carve_validation
+from harness.data.splits import SplitManifest, carve_validation
 
 
 def make_request(data_dir: Path | str | None = None, vocab: int | None = None,

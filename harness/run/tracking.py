@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from harness.errors import TrackingError
-from harness.paths import project_root
+from harness.util.paths import project_root
 
 TAG = "slrbench."
 MODEL_ARTIFACT = "model"
@@ -30,7 +30,7 @@ PACKAGES = ("slrbench", "torch", "numpy", "pandas", "scikit-learn", "mlflow", "m
 
 
 def _mlflow():
-    from harness.quiet import silence_native_logs
+    from harness.util.quiet import silence_native_logs
     silence_native_logs()
     import logging
 

@@ -8,7 +8,7 @@ after a crash, a Ctrl-C or failed runs, the same command runs only what is missi
 The split hash comes from loading each dataset once per vocabulary size here in the parent
 (the runner computes it the same way); the config hash from the plugin config exactly as
 the runner builds it. Runs execute in worker processes through a backend
-(:mod:`harness.sweep_backends`); the table of mean and std over seeds is read back from
+(:mod:`harness.sweep.backends`); the table of mean and std over seeds is read back from
 MLflow, so skipped runs count as much as new ones.
 """
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Callable
 import pandas as pd
 
 from harness import registry
-from harness.config import config_to_dict, field_names
-from harness.datasets import load_clipset, make_request, require_inputs
+from harness.util.config import config_to_dict, field_names
+from harness.data.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig
-from harness.runner import RunConfig, config_fingerprint, model_config, required_inputs
-from harness.sweep_backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
-from harness.tracking import TAG, client, ensure_experiment, experiment_name, load_runs
+from harness.run.runner import RunConfig, config_fingerprint, model_config, required_inputs
+from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
+from harness.run.tracking import TAG, client, ensure_experiment, experiment_name, load_runs
 
 KEY_TAGS = ("model", "dataset", "vocab", "seed", "split_hash", "config_hash")
 SWEEP_TAG = TAG + "sweep"          # one id per invocation of a sweep
@@ -219,7 +219,7 @@ class Plan:
 def absolute_uri(uri: str | None) -> str:
     """Workers run elsewhere (other processes, other directories): a local store must be
     named by its absolute path."""
-    from harness.tracking import local_store_path, resolve_uri
+    from harness.run.tracking import local_store_path, resolve_uri
     resolved = resolve_uri(uri)
     local = local_store_path(resolved)
     if local is None:
@@ -375,8 +375,8 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
     one line per finished run. Raises :class:`SweepInterrupted` on Ctrl-C, after stopping
     the runs in flight (they are marked KILLED and run again next time).
     """
-    from harness.progress import progress_enabled
-    from harness.sweep_view import SweepView
+    from harness.util.progress import progress_enabled
+    from harness.sweep.view import SweepView
     started = time.monotonic()
     plan = plan_grid(config, on_event)
     sweep_id = uuid.uuid4().hex[:12]

@@ -46,7 +46,7 @@ class ClipSet:
     """Clips of one dataset (or one split of it): metadata rows + a way to fetch each clip.
 
     ``landmarks`` is an object with ``clip(i) -> [T, 543, 3] float32`` over the *full*
-    dataset (usually a memory-mapped :class:`harness.store.LandmarkStore`); ``rows`` maps
+    dataset (usually a memory-mapped :class:`harness.data.store.LandmarkStore`); ``rows`` maps
     this set's positions to the store's positions, so subsets cost nothing.
     ``videos`` (optional) gives ``video(i) -> uint8 [T, H, W, 3]`` the same way.
     """
@@ -215,7 +215,7 @@ class Unlabelled:
     def __getattr__(self, name: str):
         raise LabelAccessError(
             f"a model tried to read {name!r} at prediction time; test clips carry no labels, "
-            "glosses, signers or paths (see harness.clips.Unlabelled)")
+            "glosses, signers or paths (see harness.data.clips.Unlabelled)")
 
     def __setattr__(self, name: str, value) -> None:
         raise LabelAccessError("Unlabelled views are read-only")

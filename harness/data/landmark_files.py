@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.clips import N_LANDMARKS
+from harness.data.clips import N_LANDMARKS
 from harness.errors import BadLandmarks
-from harness.store import validate_clip
+from harness.data.store import validate_clip
 
 # Offsets of each landmark type inside the project's [T, 543, 3] layout (pose first), which
 # differs from the asl-signs files' row order (face, left_hand, pose, right_hand).

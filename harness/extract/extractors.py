@@ -1,7 +1,7 @@
 """Landmark extractors: frames in, float32 ``[T, 543, 3]`` out (MediaPipe Holistic order).
 
 An extractor is anything with ``__call__(frames) -> array`` and ``close()``; the pipeline in
-:mod:`harness.extract` only sees this protocol, so a MediaPipe Tasks landmarker (or another
+:mod:`harness.extract.pipeline` only sees this protocol, so a MediaPipe Tasks landmarker (or another
 pose model converted to the layout) can be added beside :class:`HolisticExtractor` and
 named in :data:`EXTRACTORS`.
 """
@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 
-from harness.clips import FACE, LEFT_HAND, N_LANDMARKS, POSE, RIGHT_HAND
+from harness.data.clips import FACE, LEFT_HAND, N_LANDMARKS, POSE, RIGHT_HAND
 from harness.errors import BadConfig, BadVideo
 
 

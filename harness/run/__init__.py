@@ -1,0 +1,1 @@
+"""One experiment: the runner, metrics, resources, MLflow tracking, saved models, predict, export."""

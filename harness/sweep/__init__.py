@@ -1,0 +1,1 @@
+"""Grids of runs: the plan and its resume key, the local and Ray backends, the live view."""
