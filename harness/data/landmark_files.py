@@ -1,4 +1,5 @@
-"""Reading single landmark files: Kaggle asl-signs parquet and ``.npy`` ``[T, 543, 3]``."""
+"""Reading single landmark files: Kaggle asl-signs parquet, ``.npy`` ``[T, 543, 3]`` and
+``.pose`` (pose-format, MediaPipe Holistic; see :mod:`harness.data.pose_files`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,8 @@ def parquet_to_array(frame: pd.DataFrame, where: str) -> np.ndarray:
 
 
 def read_landmark_file(path: Path | str) -> np.ndarray:
-    """One clip from ``.parquet`` (asl-signs schema) or ``.npy`` (``[T, 543, 3]``), validated."""
+    """One clip from ``.parquet`` (asl-signs schema), ``.npy`` (``[T, 543, 3]``) or ``.pose``,
+    validated."""
     path = Path(path)
     if not path.exists():
         raise BadLandmarks(f"{path}: no such landmark file")
@@ -58,7 +60,11 @@ def read_landmark_file(path: Path | str) -> np.ndarray:
         except Exception as error:  # noqa: BLE001
             raise BadLandmarks(f"{path}: cannot read this .npy file ({error}); it may be "
                                "truncated — re-extract it") from None
+    elif suffix == ".pose":
+        from harness.data.pose_files import read_pose_file
+        return read_pose_file(path)
     else:
         raise BadLandmarks(f"{path}: unsupported landmark file type {suffix!r}; use .parquet "
-                           "(asl-signs schema) or .npy [frames, 543, 3]")
+                           "(asl-signs schema), .npy [frames, 543, 3] or .pose (MediaPipe "
+                           "Holistic, pose-format)")
     return validate_clip(array, str(path))

@@ -14,7 +14,7 @@ from harness.data.landmark_files import read_landmark_file
 from harness.run.tracking import LoadedModel, load_model
 from harness.extract.video_io import VIDEO_SUFFIXES, frame_files
 
-LANDMARK_SUFFIXES = (".parquet", ".npy")
+LANDMARK_SUFFIXES = (".parquet", ".npy", ".pose")
 
 
 def clipset_from_arrays(arrays: list[np.ndarray], vocab, fps: float = 30.0) -> ClipSet:
