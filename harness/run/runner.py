@@ -28,6 +28,7 @@ from harness.run.resources import PeakMemory, Stopwatch
 from harness.specs import RunContext
 from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, experiment_name,
                               git_commit, machine, package_versions)
+from harness.run.mlflow_model import add_mlflow_model
 
 
 HARNESS_METRICS = frozenset(
@@ -278,6 +279,7 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
                 "split_hash": manifest.sha256, "seed": config.seed}
         (model_dir / MODEL_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1,
                                                        default=str), encoding="utf-8")
+        add_mlflow_model(model_dir, info, tracked.run_id)  # the same folder, as an MLflow model
         tracked.log_artifacts(model_dir, MODEL_ARTIFACT)
         tracked.log_metrics(metrics)
         (work_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))

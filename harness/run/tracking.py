@@ -246,17 +246,22 @@ class LoadedModel:
 
 def load_model(run_id: str, uri: str | None = None) -> LoadedModel:
     """The model a run saved, rebuilt through its plugin, with its vocabulary."""
+    return load_model_directory(download_artifacts(run_id, MODEL_ARTIFACT, uri), f"run {run_id}")
+
+
+def load_model_directory(directory: Path, owner: str) -> LoadedModel:
+    """A run's ``model/`` directory (``slrbench.json`` + ``weights/``), rebuilt through its
+    plugin: what ``slrbench predict`` and the MLflow pyfunc flavour both load."""
     from harness import registry
-    directory = download_artifacts(run_id, MODEL_ARTIFACT, uri)
     info_file = directory / MODEL_INFO
     if not info_file.exists():
-        raise TrackingError(f"run {run_id} has no saved model ({MODEL_ARTIFACT}/{MODEL_INFO}); "
+        raise TrackingError(f"{owner} has no saved model ({MODEL_ARTIFACT}/{MODEL_INFO}); "
                             "it may have failed before saving")
     try:
         info = json.loads(info_file.read_text(encoding="utf-8"))
         model_name = info["model"]
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError) as problem:
-        raise TrackingError(f"{info_file}: run {run_id}'s model description is damaged "
+        raise TrackingError(f"{info_file}: {owner}'s model description is damaged "
                             f"({type(problem).__name__}: {problem}); train the model again"
                             ) from None
     spec = registry.model(model_name)
