@@ -1,24 +1,34 @@
 """The study's augmentations for hand-landmark sequences: shift, scale, Gaussian noise, and
 class balancing by augmented copies. All act on ``[N, L, 42, C]`` point arrays in which NaN
-marks a missing hand; NaN stays NaN, so a transform never invents a hand.
+marks a missing hand; NaN stays NaN, so a transform never invents a hand. Shift and zoom
+are the harness augmentation library's affine maps, one per clip.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from harness.api import apply_affine
+
 
 def shift(points: np.ndarray, rng: np.random.Generator, max_shift: float) -> np.ndarray:
     """Translate each clip by one uniform (dx, dy) in [-max_shift, max_shift] (depth kept)."""
-    offset = np.zeros((len(points), 1, 1, points.shape[-1]))
-    offset[..., :2] = rng.uniform(-max_shift, max_shift, size=(len(points), 1, 1, 2))
-    return (points + offset).astype(np.float32)
+    offsets = rng.uniform(-max_shift, max_shift, size=(len(points), 2))
+    return np.stack([apply_affine(clip, np.eye(2), (0.0, 0.0), offset)
+                     for clip, offset in zip(points, offsets)]).reshape(points.shape)
 
 
 def scale(points: np.ndarray, rng: np.random.Generator, max_scale: float) -> np.ndarray:
-    """Zoom each clip by a factor in [1 - max_scale, 1 + max_scale] about its hands' centre."""
-    factor = rng.uniform(1.0 - max_scale, 1.0 + max_scale, size=(len(points), 1, 1, 1))
-    centre = _centre(points)
-    return (centre + factor * (points - centre)).astype(np.float32)
+    """Zoom each clip by a factor in [1 - max_scale, 1 + max_scale] about its hands' centre
+    (depth too, when the points have it)."""
+    factors = rng.uniform(1.0 - max_scale, 1.0 + max_scale, size=len(points))
+    centres = _centre(points)
+    out = np.stack([apply_affine(clip, factor * np.eye(2), centre[0, 0, :2])
+                    for clip, factor, centre in zip(points, factors, centres)])
+    out = out.reshape(points.shape)
+    if points.shape[-1] > 2:
+        depth = centres[..., 2:]
+        out[..., 2:] = depth + factors[:, None, None, None] * (points[..., 2:] - depth)
+    return out.astype(np.float32)
 
 
 def noise(points: np.ndarray, rng: np.random.Generator, std: float) -> np.ndarray:

@@ -6,14 +6,15 @@ along the arm, with some probability, turns everything beyond it). Unlike the re
 code, the shears and arm rotations move the hands with the body: a rotated forearm carries
 its hand along, so no augmented clip has a hand detached from its wrist.
 
-All take x, y in image units and leave z and missing (NaN) joints as they are.
+All take x, y in image units and leave z and missing (NaN) joints as they are. The turns
+are the harness augmentation library's affine maps; the shears are projective, so they stay
+here.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from harness.api import affine_matrix, apply_affine
 from plugins.spoter.skeleton import ARMS, mirror
 
 CENTRE = (0.5, 0.5)
@@ -22,16 +23,7 @@ CENTRE = (0.5, 0.5)
 def rotate(joints: np.ndarray, degrees: float, centre=CENTRE) -> np.ndarray:
     """Every joint of every frame turned by ``degrees`` about ``centre`` (in the image
     plane, i.e. about the camera's z axis)."""
-    out = np.array(joints, dtype=np.float32, copy=True)
-    out[..., :2] = _turn(joints[..., :2], math.radians(degrees), np.asarray(centre))
-    return out
-
-
-def _turn(xy: np.ndarray, angle: float, origin: np.ndarray) -> np.ndarray:
-    c, s = math.cos(angle), math.sin(angle)
-    d = xy - origin
-    return np.stack([origin[..., 0] + c * d[..., 0] - s * d[..., 1],
-                     origin[..., 1] + s * d[..., 0] + c * d[..., 1]], axis=-1)
+    return apply_affine(joints, affine_matrix(degrees=degrees), origin=centre)
 
 
 def homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -82,16 +74,14 @@ def arm_joint_rotate(joints: np.ndarray, rng: np.random.Generator, probability: 
         for k, origin_joint in enumerate(chain):
             if rng.random() >= probability:
                 continue
-            angle = math.radians(rng.uniform(-max_degrees, max_degrees))
+            turn = affine_matrix(degrees=rng.uniform(-max_degrees, max_degrees))
             moved = beyond_all[k:]
             origin = out[:, origin_joint, :2].astype(np.float64)
             seen = np.isfinite(origin).all(axis=1)      # no pivot in a frame: leave it
             if not seen.any():
                 continue
-            turned = _turn(out[seen][:, moved, :2].astype(np.float64), angle,
-                           origin[seen][:, None, :])
             block = out[seen]
-            block[:, moved, :2] = turned
+            block[:, moved] = apply_affine(block[:, moved], turn, origin[seen][:, None, :])
             out[seen] = block
     return out
 
