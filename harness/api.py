@@ -1,7 +1,10 @@
 """The public API for plugins: import from here, nothing else in ``harness``.
 
-Model plugins need the specs, the clip containers, the landmark layout and the shared
-normalisation; the rest of the harness (tracking, metrics, reports) is not theirs to use.
+Model plugins need the specs and capability protocols, the clip containers, the landmark
+layout, the shared normalisation and augmentation, the early-stopping rule and the helpers
+for saved models. Dataset plugins also get the store writer, index and landmark-file
+readers and the split functions. The rest of the harness (tracking, metrics, reports) is
+not theirs to use.
 """
 from harness.data.clips import (FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, PARTS, POSE,
                            RIGHT_HAND, RIGHT_SHOULDER, ClipSet, ClipSetInfo, LabelAccessError,
@@ -12,8 +15,16 @@ from harness.data.normalise import mirror_landmarks, shoulder_frame, shoulder_no
 from harness.data.augment import (affine, affine_matrix, apply_affine, clip_centre, compose,
                                   flip, mix_clips, mix_labels, resample, resample_to,
                                   sometimes, spatial_mask, temporal_mask)
-from harness.specs import DatasetRequest, DatasetSpec, ModelSpec, ProgressBar, RunContext, SignModel
-from harness.errors import BadConfig, BadLandmarks, BadSavedModel, SlrbenchError
+from harness.specs import (CountsParameters, DatasetRequest, DatasetSpec, DeclaresInputs,
+                           Explains, Exports, ExtractionPlan, ExtractionRequest, ModelSpec,
+                           OracleSelects, ProgressBar, RunContext, SignModel)
+from harness.errors import (BadAnnotations, BadConfig, BadLandmarks, BadSavedModel, BadStore,
+                            DatasetNotFound, SlrbenchError)
+from harness.run.early_stopping import EarlyStopping, StoppingRule, keras_plateau, state_snapshot
+from harness.data.clips import relabel
+from harness.data.store import LandmarkStore, StoreWriter, write_store
+from harness.data.splits import carve_validation, group_disjoint_split, stratified_split
+from harness.data.landmark_files import read_landmark_file
 from harness.util.quiet import silence_native_logs
 from harness.util.atomic import atomic_path
 from harness.util.compute import torch_compute
@@ -26,6 +37,14 @@ __all__ = [
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
     "RunContext", "SignModel", "BadConfig", "BadLandmarks", "BadSavedModel", "SlrbenchError",
     "silence_native_logs", "torch_compute", "atomic_path", "read_model_meta", "write_model_meta",
+    # optional model capabilities (harness.specs)
+    "CountsParameters", "DeclaresInputs", "Explains", "Exports", "OracleSelects",
+    # early stopping (harness.run.early_stopping)
+    "EarlyStopping", "StoppingRule", "keras_plateau", "state_snapshot",
+    # for dataset plugins
+    "BadAnnotations", "BadStore", "DatasetNotFound", "ExtractionPlan", "ExtractionRequest",
+    "LandmarkStore", "StoreWriter", "write_store", "relabel", "carve_validation",
+    "group_disjoint_split", "stratified_split", "read_landmark_file",
     # landmark augmentation (harness.data.augment)
     "affine", "affine_matrix", "apply_affine", "clip_centre", "compose", "flip", "mix_clips",
     "mix_labels", "resample", "resample_to", "sometimes", "spatial_mask", "temporal_mask",

@@ -14,6 +14,14 @@ class UnknownPlugin(SlrbenchError):
     """A model or dataset name that no registered plugin provides."""
 
 
+class DuplicatePlugin(SlrbenchError):
+    """Two installed plugins register the same model or dataset name."""
+
+
+class BadPlugin(SlrbenchError):
+    """A plugin broke the contract (e.g. logged a metric name the harness reserves)."""
+
+
 class DatasetNotFound(SlrbenchError):
     """A dataset's files are not where the adapter looked."""
 

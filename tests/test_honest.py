@@ -35,7 +35,7 @@ class CheatingPlugin:
     @hookimpl
     def slrbench_models(self):
         return [ModelSpec(name="cheater", inputs="landmarks", config=CheatConfig, build=Cheater,
-                          load=lambda path: None, summary="reads test labels")]
+                          load=lambda path, config, info: None, summary="reads test labels")]
 
 
 @pytest.fixture

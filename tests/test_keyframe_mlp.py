@@ -464,7 +464,7 @@ def test_save_then_load_gives_identical_predictions(tmp_path, toy, trained):
     trained.save(tmp_path / "model")
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == \
         ["mlp1.pt", "mlp2.pt", "model.json", "standardise.npz"]
-    loaded = model_spec("keyframe_mlp").load(tmp_path / "model")
+    loaded = model_spec("keyframe_mlp").load(tmp_path / "model", trained.config, toy.info)
     test = toy.split("test")
     np.testing.assert_array_equal(loaded.predict_proba(test.unlabelled()),
                                   trained.predict_proba(test.unlabelled()))
@@ -475,10 +475,10 @@ def test_save_then_load_gives_identical_predictions(tmp_path, toy, trained):
     assert loaded.config == trained.config and loaded.num_parameters() == trained.num_parameters()
 
 
-def test_loading_a_broken_model_directory_names_the_problem(tmp_path, trained):
+def test_loading_a_broken_model_directory_names_the_problem(tmp_path, toy, trained):
     with pytest.raises(BadModelDir, match="no model.json"):
-        KeyframeMLP.load(tmp_path)
+        KeyframeMLP.load(tmp_path, trained.config, toy.info)
     trained.save(tmp_path / "model")
     (tmp_path / "model" / "mlp2.pt").unlink()
     with pytest.raises(BadModelDir, match="mlp2.pt"):
-        KeyframeMLP.load(tmp_path / "model")
+        KeyframeMLP.load(tmp_path / "model", trained.config, toy.info)

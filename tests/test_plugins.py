@@ -1,4 +1,5 @@
 """Plugins: built-ins come through the entry-point group, and so does a package of a user's."""
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -25,13 +26,12 @@ def test_unknown_names_list_the_known_ones():
     with pytest.raises(UnknownPlugin, match="pooled_logreg"):
         registry.model("resnet")
     with pytest.raises(UnknownPlugin, match="asl-signs"):
-        registry.dataset("wlasl")
+        registry.dataset("no-such-dataset")
 
 
 PLUGIN = '''
 """A third-party model: nearest class centroid of mean wrist positions."""
 from dataclasses import dataclass
-import json
 import numpy as np
 from harness.api import ModelSpec, hookimpl, shoulder_normalise, LEFT_HAND, RIGHT_HAND
 
@@ -64,12 +64,11 @@ class Centroids:
 
     def save(self, path):
         np.save(path / "centres.npy", self.centres)
-        (path / "meta.json").write_text(json.dumps([self.config.temperature, self.num_classes]))
 
 
-def load(path):
-    temperature, num_classes = json.loads((path / "meta.json").read_text())
-    model = Centroids(Config(temperature), num_classes)
+def load(path, config, info):
+    # The harness gives back the config and the vocabulary it saved with the run.
+    model = Centroids(config, info.num_classes)
     model.centres = np.load(path / "centres.npy")
     return model
 
@@ -78,40 +77,89 @@ def load(path):
 def slrbench_models():
     return [ModelSpec(name="tiny_centroids", inputs="landmarks", config=Config,
                       build=lambda config, info: Centroids(config, info.num_classes), load=load,
-                      summary="third-party test plugin: wrist centroids")]
+                      summary="third-party test plugin: wrist centroids", version="3")]
 '''
 
 
-@pytest.fixture(scope="module")
-def installed_plugin(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny_plugin")
-    (root / "slrbench_tiny.py").write_text(PLUGIN)
-    (root / "pyproject.toml").write_text(textwrap.dedent('''
+PIP = [sys.executable, "-m", "pip", "-q"]
+
+
+@contextlib.contextmanager
+def installed(root: Path, distribution: str, version: str, entry_point: str, module: str,
+              source: str):
+    """A real package with one module registered under the ``slrbench`` entry points,
+    pip-installed for the duration of the block."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{module}.py").write_text(source)
+    (root / "pyproject.toml").write_text(textwrap.dedent(f'''
         [build-system]
         requires = ["setuptools>=61"]
         build-backend = "setuptools.build_meta"
         [project]
-        name = "slrbench-tiny-plugin"
-        version = "0.0.1"
+        name = "{distribution}"
+        version = "{version}"
         [project.entry-points.slrbench]
-        tiny = "slrbench_tiny"
+        {entry_point} = "{module}"
         [tool.setuptools]
-        py-modules = ["slrbench_tiny"]
+        py-modules = ["{module}"]
     '''))
-    pip = [sys.executable, "-m", "pip", "-q"]
-    subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "--no-index",
+    subprocess.run([*PIP, "install", "--no-deps", "--no-build-isolation", "--no-index",
                     str(root)], check=True)
-    yield
-    subprocess.run([*pip, "uninstall", "-y", "slrbench-tiny-plugin"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([*PIP, "uninstall", "-y", distribution], check=True)
 
 
-def test_out_of_tree_plugin_is_listed_and_runs(installed_plugin, tmp_path):
+@pytest.fixture(scope="module")
+def installed_plugin(tmp_path_factory):
+    with installed(tmp_path_factory.mktemp("tiny_plugin"), "slrbench-tiny-plugin", "0.0.1",
+                   "tiny", "slrbench_tiny", PLUGIN):
+        yield
+
+
+def test_out_of_tree_plugin_is_listed_runs_and_loads_with_its_code_version(installed_plugin,
+                                                                           tmp_path):
     listing = subprocess.run([BIN / "slrbench", "list"], capture_output=True, text=True,
                              check=True)
     assert "tiny_centroids" in listing.stdout
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
     run = subprocess.run([BIN / "slrbench", "run", "--model", "tiny_centroids", "--dataset",
-                          "asl-signs", "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"],
-                         capture_output=True, text=True)
+                          "signo", "--tracking-uri", uri], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     top1 = float(run.stdout.split("test top-1 ")[1].split()[0])
-    assert 0.0 <= top1 <= 1.0
+    assert top1 > 3 / 21            # far above chance on 21 signs
+    from harness.run.tracking import load_model, load_runs
+    row = load_runs(uri).iloc[0]
+    assert row["tags.slrbench.model_version"] == "3@slrbench-tiny-plugin==0.0.1"
+    assert row["params.plugin.distribution"] == "slrbench-tiny-plugin==0.0.1"
+    # load(path, config, info) gets back what the runner saved: the same predictions.
+    from harness.data.loading import load_clipset, make_request
+    clips, _ = load_clipset("signo", make_request())
+    test = clips.split("test")
+    loaded = load_model(row["run_id"], uri)
+    assert loaded.model.config.temperature == 0.1
+    accuracy = (loaded.model.predict_proba(test.unlabelled()).argmax(1) == test.labels).mean()
+    assert accuracy == pytest.approx(row["metrics.test_top1"])
+
+
+SECOND = '''
+from harness.api import hookimpl
+import slrbench_tiny
+
+
+@hookimpl
+def slrbench_models():
+    return slrbench_tiny.slrbench_models()
+'''
+
+
+def test_a_name_registered_twice_is_an_error_naming_both_plugins(installed_plugin, tmp_path):
+    with installed(tmp_path / "second", "slrbench-second-plugin", "0.0.2", "second",
+                   "slrbench_second", SECOND):
+        listing = subprocess.run([BIN / "slrbench", "list"], capture_output=True, text=True)
+    assert listing.returncode == 2
+    message = listing.stderr.strip()
+    assert "tiny_centroids" in message and "'tiny'" in message and "'second'" in message
+    assert "slrbench-tiny-plugin==0.0.1" in message and "slrbench-second-plugin==0.0.2" in message
+    assert len(message.splitlines()) == 1

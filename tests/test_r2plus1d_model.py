@@ -237,12 +237,12 @@ def test_fit_save_load_gives_identical_predictions(tmp_path):
     model = R2Plus1DModel(config, num_classes=3, vocab=clips.vocab)
     model.fit(clips, clips.subset([0, 1, 2]),
               RunContext(seed=3, metric_logger=lambda *a: logged.append(a)))
-    assert {name for name, _, _ in logged} >= {"train_loss", "val_loss", "val_top1"}
-    assert [step for name, _, step in logged if name == "val_top1"] == [0, 1]
+    assert {name for name, _, _ in logged} >= {"train_loss", "val_loss", "epoch_val_top1"}
+    assert [step for name, _, step in logged if name == "epoch_val_top1"] == [1, 2]
     proba = model.predict_proba(clips.unlabelled())
     assert proba.shape == (12, 3) and np.allclose(proba.sum(1), 1)
     model.save(tmp_path / "saved")
-    loaded = R2Plus1DModel.load(tmp_path / "saved")
+    loaded = R2Plus1DModel.load(tmp_path / "saved", config, clips.info)
     assert loaded.config == config and loaded.vocab == clips.vocab
     assert np.array_equal(loaded.predict_proba(clips.unlabelled()), proba)
     # Same seed, same data: the same model again.
@@ -250,4 +250,4 @@ def test_fit_save_load_gives_identical_predictions(tmp_path):
     again.fit(clips, clips.subset([0, 1, 2]), RunContext(seed=3))
     assert np.allclose(again.predict_proba(clips.unlabelled()), proba, atol=1e-6)
     with pytest.raises(BadSavedModel, match="not a saved r2plus1d model"):
-        R2Plus1DModel.load(tmp_path)
+        R2Plus1DModel.load(tmp_path, config, clips.info)

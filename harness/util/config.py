@@ -24,9 +24,18 @@ def parse_set_options(items: Iterable[str]) -> dict[str, str]:
 
 
 def _coerce(value: Any, kind: Any, where: str) -> Any:
-    if not isinstance(value, str):
-        return value
     origin = typing.get_origin(kind)
+    if not isinstance(value, str):
+        # JSON gives tuples back as lists: a config must survive its own round trip.
+        if origin in (typing.Union, types.UnionType) and value is not None:
+            options = [k for k in typing.get_args(kind) if k is not type(None)]
+            return _coerce(value, options[0], where)
+        if origin in (tuple, list) and isinstance(value, (list, tuple)):
+            inner = typing.get_args(kind)
+            item_kind = inner[0] if inner else Any
+            items = [_coerce(v, item_kind, where) for v in value]
+            return tuple(items) if origin is tuple else items
+        return value
     if origin in (typing.Union, types.UnionType):
         options = [k for k in typing.get_args(kind) if k is not type(None)]
         if value.lower() in ("none", "null", ""):

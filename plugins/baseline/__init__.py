@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.api import (PARTS, ClipSet, ClipSetInfo, ModelSpec, RunContext, Unlabelled,
-                         atomic_path, config_from_dict, config_to_dict, hookimpl, read_model_meta,
-                         shoulder_normalise, write_model_meta)
+                         atomic_path, hookimpl, read_model_meta, shoulder_normalise,
+                         write_model_meta)
 
 FORMAT = "slrbench-pooled_logreg/1"
 META_FILE = "config.json"
@@ -99,15 +99,14 @@ class PooledLogReg:
         with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, mean=self.mean, scale=self.scale, coef=self.coef,
                      intercept=self.intercept)
-        write_model_meta(path, {"format": FORMAT, "config": config_to_dict(self.config),
-                                "num_classes": self.num_classes}, META_FILE)
+        write_model_meta(path, {"format": FORMAT}, META_FILE)
 
     @classmethod
-    def load(cls, path: Path) -> "PooledLogReg":
+    def load(cls, path: Path, config: PooledLogRegConfig, info: ClipSetInfo) -> "PooledLogReg":
         # Models saved before the format was recorded have none: they are this format.
-        saved = read_model_meta(path, "pooled_logreg", FORMAT, needs=(WEIGHTS_FILE,),
-                                name=META_FILE, default_format=FORMAT)
-        model = cls(config_from_dict(PooledLogRegConfig, saved["config"]), saved["num_classes"])
+        read_model_meta(path, "pooled_logreg", FORMAT, needs=(WEIGHTS_FILE,), name=META_FILE,
+                        default_format=FORMAT)
+        model = cls(config, info.num_classes)
         with np.load(Path(path) / WEIGHTS_FILE, allow_pickle=False) as arrays:
             model.mean, model.scale = arrays["mean"], arrays["scale"]
             model.coef, model.intercept = arrays["coef"], arrays["intercept"]

@@ -49,8 +49,7 @@ class KeyframeMLPConfig:
     # torch threads while fitting and predicting (restored afterwards); 0 keeps the
     # process's setting (`slrbench run --threads N`). Batches of 200 frames gain little
     # from more threads, and on cores shared with other jobs extra OpenMP threads spin
-    # against each other: an MLP1 epoch on signo took 1.3 s with 1 thread and 40-68 s
-    # with 2 on a busy 2-core machine, so pin 1 there (--threads 1 or --set threads=1).
+    # against each other, many times slower: pin 1 there (--threads 1 or --set threads=1).
     threads: int = 0
 
     def __post_init__(self) -> None:

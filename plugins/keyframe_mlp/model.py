@@ -177,13 +177,13 @@ class KeyframeMLP:
     # --- persistence --------------------------------------------------------------------
     def save(self, path: Path) -> None:
         self._check_trained()
-        save_model(Path(path), self.config, self.vocab, self.standardiser.mean,
-                   self.standardiser.std, [net.state_dict() for net in self.nets])
+        save_model(Path(path), self.num_classes, self.standardiser.mean, self.standardiser.std,
+                   [net.state_dict() for net in self.nets])
 
     @classmethod
-    def load(cls, path: Path) -> "KeyframeMLP":
-        config, vocab, mean, std, states = load_model(Path(path))
-        model = cls(config, vocab)
+    def load(cls, path: Path, config: KeyframeMLPConfig, info: ClipSetInfo) -> "KeyframeMLP":
+        mean, std, states = load_model(Path(path), info.num_classes)
+        model = cls(config, info.vocab)
         model.standardiser = Standardiser(mean, std)
         for stage, state in enumerate(states, start=1):
             net = model._new_net(stage)

@@ -5,9 +5,10 @@ the L2 penalty ``l2 * sum(w**2)`` of the hidden kernels (what Keras' ``kernel_re
 adds; the reported train and validation losses include it, as Keras' do). The penalty's
 gradient ``2 * l2 * w`` reaches Adam as its (coupled, not AdamW's) ``weight_decay`` on
 those kernels: the same update, without differentiating the penalty every step. Early stopping
-on the validation loss with the best weights restored; the learning rate is halved after
-``lr_patience`` epochs without an improvement of at least 1e-4 (Keras'
-ReduceLROnPlateau). A stage's samples are its input rows: one per frame of every clip.
+on the validation loss with the best weights restored (the harness's rule: strictly lower
+is better, as Keras' ``min_delta=0``); the learning rate is halved after ``lr_patience``
+epochs without an improvement of at least 1e-4 (Keras' ReduceLROnPlateau, built with
+the harness's ``keras_plateau``). A stage's samples are its input rows: one per frame of every clip.
 """
 from __future__ import annotations
 
@@ -16,13 +17,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from harness.api import RunContext
+from harness.api import EarlyStopping, RunContext, StoppingRule, keras_plateau, state_snapshot
 
 from plugins.keyframe_mlp.cascade import gather_inputs, run_stage, segment_best
 from plugins.keyframe_mlp.config import KeyframeMLPConfig
 from plugins.keyframe_mlp.nets import StageMLP
 
-PLATEAU_MIN_DELTA = 1e-4      # Keras ReduceLROnPlateau's default
 ADAM_EPSILON = 1e-7           # Keras' default (torch's is 1e-8)
 
 
@@ -67,25 +67,6 @@ def _class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     return weights.float()
 
 
-class _Plateau:
-    """Keras' ReduceLROnPlateau (min_delta 1e-4, no cooldown)."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer, patience: int, factor: float):
-        self.optimizer, self.patience, self.factor = optimizer, patience, factor
-        self.best = float("inf")
-        self.wait = 0
-
-    def step(self, value: float) -> None:
-        if value < self.best - PLATEAU_MIN_DELTA:
-            self.best, self.wait = value, 0
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
-            for group in self.optimizer.param_groups:
-                group["lr"] *= self.factor
-            self.wait = 0
-
-
 def _adam(net: StageMLP, config: KeyframeMLPConfig) -> torch.optim.Adam:
     """Adam with the L2 penalty's gradient as weight decay on the hidden kernels only.
 
@@ -98,6 +79,11 @@ def _adam(net: StageMLP, config: KeyframeMLPConfig) -> torch.optim.Adam:
     return torch.optim.Adam(groups, lr=config.lr, eps=ADAM_EPSILON, fused=True)
 
 
+def stopping_rule(config: KeyframeMLPConfig, has_val: bool) -> StoppingRule:
+    return StoppingRule(monitor="val_loss" if has_val else "train_loss", mode="min",
+                        patience=config.patience, min_delta=0.0, restore_best=True)
+
+
 def train_stage(net: StageMLP, stage: int, train: StageData, val: StageData | None,
                 num_classes: int, config: KeyframeMLPConfig, ctx: RunContext,
                 generator: torch.Generator) -> None:
@@ -107,12 +93,14 @@ def train_stage(net: StageMLP, stage: int, train: StageData, val: StageData | No
     """
     prefix = f"mlp{stage}"
     optimizer = _adam(net, config)
-    plateau = _Plateau(optimizer, config.lr_patience, config.lr_factor)
+    plateau = keras_plateau(optimizer, config.lr_patience, config.lr_factor)
+    rule = stopping_rule(config, val is not None)
+    ctx.log_params(rule.params())
+    stopping = EarlyStopping(rule)
     weights = _class_weights(train.labels, num_classes) \
         if config.balance == "class_weights" else None
     sample_weights = _class_weights(train.labels, num_classes)[train.labels].double() \
         if config.balance == "sampler" else None
-    best_loss, best_state, best_epoch, wait, epoch = float("inf"), None, 0, 0, 0
     logged_rate = None
     with ctx.progress(config.epochs, f"keyframe_mlp {prefix}") as bar:
         for epoch in range(1, config.epochs + 1):
@@ -132,19 +120,14 @@ def train_stage(net: StageMLP, stage: int, train: StageData, val: StageData | No
                 logged_rate = rate
             bar.advance(1)
             bar.set_description(f"keyframe_mlp {prefix} loss {monitored:.3f}")
-            if monitored < best_loss:
-                best_loss, best_epoch, wait = monitored, epoch, 0
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            else:
-                wait += 1
-                if wait >= config.patience:
-                    break
+            if not stopping.step(epoch, monitored, state_snapshot(net)):
+                break
             plateau.step(monitored)
-    if best_state is not None:
-        net.load_state_dict(best_state)
+    if stopping.best_state is not None:
+        net.load_state_dict(stopping.best_state)
     net.eval()
-    ctx.log_metric(f"{prefix}_best_epoch", best_epoch)
-    ctx.log_metric(f"{prefix}_epochs_run", epoch)
+    ctx.log_metric(f"{prefix}_best_epoch", stopping.best_epoch)
+    ctx.log_metric(f"{prefix}_epochs_run", stopping.epochs_run)
 
 
 def _train_epoch(net: StageMLP, data: StageData, weights: torch.Tensor | None,

@@ -18,10 +18,10 @@ def _build(config, info):
     return build(config, info)
 
 
-def _load(path: Path):
+def _load(path: Path, config, info):
     from plugins.lstm.model import LSTMModel
 
-    return LSTMModel.load(path)
+    return LSTMModel.load(path, config, info)
 
 
 SPEC = ModelSpec(

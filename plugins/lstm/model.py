@@ -1,7 +1,8 @@
 """The LSTM baseline as a slrbench model: fit, batched prediction, save/load, TFLite export.
 
 Saved as a directory: ``model.keras`` (Keras' zip of JSON config + HDF5 weights, loaded
-with ``safe_mode``) and ``slrbench.json`` (config, classes, the input standardisation).
+with ``safe_mode``) and ``slrbench.json`` (format, classes, the input standardisation; the config comes back
+from the harness).
 Nothing is pickled.
 """
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.api import (BadConfig, ClipSet, RunContext, SlrbenchError, Unlabelled,
-                         config_from_dict, config_to_dict, read_model_meta, write_model_meta)
+from harness.api import (BadConfig, ClipSet, ClipSetInfo, EarlyStopping, RunContext,
+                         SlrbenchError, StoppingRule, Unlabelled, read_model_meta,
+                         write_model_meta)
 from plugins.lstm import augment
 from plugins.lstm.backend import keras_and_tf
 from plugins.lstm.config import LSTMConfig
@@ -88,10 +90,13 @@ class LSTMModel:
         val_y = val.labels if has_val else None
 
         steps = math.ceil(len(index) / cfg.batch_size)
-        best_loss, best_weights, best_epoch, waited = math.inf, None, -1, 0
+        rule = StoppingRule(monitor="val_loss" if has_val else "train_loss",
+                            patience=cfg.patience, min_delta=1e-6)
+        ctx.log_params(rule.params())
+        stopping = EarlyStopping(rule)
         with ctx.progress(cfg.epochs * steps, "lstm: training") as bar:
             callback = _bar_callback(bar)
-            for epoch in range(cfg.epochs):
+            for epoch in range(1, cfg.epochs + 1):
                 x = self._encode(self._augment(points[index], is_copy.copy(), rng))
                 order = rng.permutation(len(index))
                 history = self._net.fit(x[order], labels[index][order],
@@ -104,20 +109,19 @@ class LSTMModel:
                     proba = self._predict_features(val_x)
                     monitored = _cross_entropy(proba, val_y)
                     ctx.log_metric("val_loss", monitored, epoch)
-                    ctx.log_metric("val_top1", float((proba.argmax(1) == val_y).mean()), epoch)
-                if monitored < best_loss - 1e-6:
-                    best_loss, best_weights, best_epoch, waited = (
-                        monitored, self._net.get_weights(), epoch, 0)
-                else:
-                    waited += 1
-                    if waited >= cfg.patience:
-                        break
-                    if cfg.lr_patience and waited % cfg.lr_patience == 0:
-                        rate = self._net.optimizer.learning_rate
-                        rate.assign(float(rate.numpy()) / 2)
-        if best_weights is not None:
-            self._net.set_weights(best_weights)
-        ctx.log_metric("best_epoch", best_epoch)
+                    ctx.log_metric("epoch_val_top1", float((proba.argmax(1) == val_y).mean()),
+                                   epoch)
+                if not stopping.step(epoch, monitored, self._net.get_weights):
+                    break
+                # Keras' own ReduceLROnPlateau resets with every fit() call, and this loop
+                # fits one epoch at a time: the rate halves every lr_patience epochs of the
+                # stopping rule's own count of epochs without improvement.
+                if cfg.lr_patience and stopping.waited and stopping.waited % cfg.lr_patience == 0:
+                    rate = self._net.optimizer.learning_rate
+                    rate.assign(float(rate.numpy()) / 2)
+        if stopping.best_state is not None:
+            self._net.set_weights(stopping.best_state)
+        ctx.log_metric("best_epoch", stopping.best_epoch)
 
     # --- prediction -------------------------------------------------------------------
     def _predict_features(self, x: np.ndarray) -> np.ndarray:
@@ -159,26 +163,25 @@ class LSTMModel:
         tmp = path / f".{KERAS_FILE}.{os.getpid()}.keras"
         self._net.save(tmp)
         os.replace(tmp, path / KERAS_FILE)
-        meta = {"format": FORMAT, "config": config_to_dict(self.config),
-                "num_classes": self.num_classes, "vocab": list(self.vocab),
+        meta = {"format": FORMAT, "num_classes": self.num_classes,
                 "mean": None if self.mean is None else self.mean.tolist(),
                 "std": None if self.std is None else self.std.tolist()}
         write_model_meta(path, meta, META_FILE)
 
     @classmethod
-    def load(cls, path: Path) -> "LSTMModel":
+    def load(cls, path: Path, config: LSTMConfig, info: ClipSetInfo) -> "LSTMModel":
         path = Path(path)
         meta = read_model_meta(path, "lstm", FORMAT, needs=(KERAS_FILE,), name=META_FILE)
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
-        config = config_from_dict(LSTMConfig, values)
         keras, _ = keras_and_tf(config.threads)
         net = keras.models.load_model(path / KERAS_FILE, compile=False, safe_mode=True)
         compile_network(net, config)
         stats = [None if meta.get(k) is None else np.asarray(meta[k], np.float32)
                  for k in ("mean", "std")]
-        return cls(config, meta["num_classes"], tuple(meta["vocab"]), net, *stats)
+        return cls(config, info.num_classes, tuple(info.vocab), net, *stats)
 
     # --- export -----------------------------------------------------------------------
+    export_formats = ("tflite",)
+
     def export(self, path: Path, fmt: str) -> Path:
         """Write a TFLite model (batch 1, ``[1, frames, features]`` float32 input)."""
         if fmt != "tflite":

@@ -22,6 +22,8 @@ SPEC = ModelSpec(
     config=R2Plus1DConfig,
     build=build,
     load=R2Plus1DModel.load,
+    # 2: stops by the harness's rule (best validation top-1, first of equals kept).
+    version="2",
 )
 
 

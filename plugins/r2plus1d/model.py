@@ -1,7 +1,6 @@
 """The R(2+1)D SignModel: training loop, prediction, save and load."""
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 
@@ -9,8 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, Unlabelled, atomic_path,
-                         config_from_dict, config_to_dict, read_model_meta, write_model_meta)
+from harness.api import (BadConfig, ClipSet, ClipSetInfo, EarlyStopping, RunContext,
+                         StoppingRule, Unlabelled, atomic_path, read_model_meta, state_snapshot,
+                         write_model_meta)
 
 from plugins.r2plus1d.checkpoint import load_weights
 from plugins.r2plus1d.config import R2Plus1DConfig
@@ -19,7 +19,7 @@ from plugins.r2plus1d.network import R2Plus1D
 
 FORMAT = "slrbench-r2plus1d"
 VERSION = 1
-FILES = {"config": "config.json", "meta": "meta.json", "weights": "weights.pt"}
+FILES = {"meta": "meta.json", "weights": "weights.pt"}
 EVAL_BATCH = 16
 
 
@@ -101,10 +101,11 @@ class R2Plus1DModel:
                                       enabled=c.amp and device.type == "cuda")
         criterion = nn.CrossEntropyLoss(label_smoothing=c.label_smoothing)
 
-        best_state, best_key, since_best = None, None, 0
+        stopping = EarlyStopping(stopping_rule(c, has_val=len(val) > 0))
+        ctx.log_params(stopping.rule.params())
         self.history = []
         with ctx.progress(steps, "training r2plus1d") as progress:
-            for epoch in range(c.epochs):
+            for epoch in range(1, c.epochs + 1):
                 data.epoch = epoch
                 epoch_lr = optimizer.param_groups[0]["lr"]
                 self.network.train()
@@ -130,23 +131,16 @@ class R2Plus1DModel:
                     logits = torch.from_numpy(self._logits(val, device))
                     labels = torch.as_tensor(np.array(val.labels))
                     record["val_loss"] = float(nn.functional.cross_entropy(logits, labels))
-                    record["val_top1"] = float((logits.argmax(1) == labels).float().mean())
+                    record["epoch_val_top1"] = float((logits.argmax(1) == labels).float().mean())
                 for name, value in record.items():
                     if name != "epoch":
                         ctx.log_metric(name, value, step=epoch)
                 self.history.append(record)
-                # Best validation top-1, ties broken by validation loss; without a
-                # validation split the last epoch is kept.
-                key = (record.get("val_top1", 0.0), -record.get("val_loss", 0.0))
-                if best_key is None or key > best_key or not len(val):
-                    best_key, since_best = key, 0
-                    best_state = copy.deepcopy(self.network.state_dict())
-                else:
-                    since_best += 1
-                    if c.patience and since_best >= c.patience:
-                        break
-        if best_state is not None:
-            self.network.load_state_dict(best_state)
+                if not stopping.step(epoch, record[stopping.rule.monitor],
+                                     state_snapshot(self.network)):
+                    break
+        if stopping.best_state is not None:
+            self.network.load_state_dict(stopping.best_state)
 
     # --- prediction ----------------------------------------------------------------------
     @torch.no_grad()
@@ -174,29 +168,32 @@ class R2Plus1DModel:
         state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
         with atomic_path(path / FILES["weights"]) as tmp:
             torch.save(state, tmp)
-        write_model_meta(path, config_to_dict(self.config), FILES["config"])
         meta = {"format": FORMAT, "version": VERSION, "num_classes": self.num_classes,
-                "vocab": list(self.vocab), "parameters": self.num_parameters(),
+                "parameters": self.num_parameters(),
                 "head_reset_from_weights": self.head_reset, "history": self.history}
         # Last: a meta.json marks a complete directory.
         write_model_meta(path, meta, FILES["meta"])
 
     @classmethod
-    def load(cls, path: Path) -> "R2Plus1DModel":
+    def load(cls, path: Path, config: R2Plus1DConfig, info: ClipSetInfo) -> "R2Plus1DModel":
         path = Path(path)
         meta = read_model_meta(path, "r2plus1d", FORMAT, version=VERSION, name=FILES["meta"],
-                               needs=(FILES["config"], FILES["weights"]))
-        # config.json records no format of its own: meta.json, checked above, does.
-        values = read_model_meta(path, "r2plus1d", FORMAT, name=FILES["config"],
-                                 default_format=FORMAT)
-        config = config_from_dict(R2Plus1DConfig, values)
-        model = cls(config, int(meta["num_classes"]), tuple(meta.get("vocab", ())),
-                    initial_weights=False)
+                               needs=(FILES["weights"],))
+        model = cls(config, info.num_classes, info.vocab, initial_weights=False)
         state = torch.load(path / FILES["weights"], map_location="cpu", weights_only=True)
         model.network.load_state_dict(state, strict=True)
         model.history = meta.get("history", [])
         model.head_reset = meta.get("head_reset_from_weights", [])
         return model
+
+
+def stopping_rule(config: R2Plus1DConfig, has_val: bool) -> StoppingRule:
+    """Best validation top-1 (a video network's validation loss is noisy on small sets);
+    without validation clips, the training loss. ``patience=0`` never stops early."""
+    patience = config.patience or max(1, config.epochs)
+    if has_val:
+        return StoppingRule(monitor="epoch_val_top1", mode="max", patience=patience)
+    return StoppingRule(monitor="train_loss", mode="min", patience=patience)
 
 
 def build(config: R2Plus1DConfig, info: ClipSetInfo) -> R2Plus1DModel:

@@ -20,10 +20,10 @@ def _build(config, info):
     return build(config, info)
 
 
-def _load(path: Path):
+def _load(path: Path, config, info):
     from plugins.spoter.model import SpoterModel
 
-    return SpoterModel.load(path)
+    return SpoterModel.load(path, config, info)
 
 
 SPEC = ModelSpec(

@@ -2,7 +2,6 @@
 prediction, and weights saved as a plain ``.npz`` of arrays plus JSON (no pickle)."""
 from __future__ import annotations
 
-import copy
 import functools
 import math
 from pathlib import Path
@@ -11,9 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.api import (BadConfig, ClipSet, RunContext, Unlabelled, atomic_path,
-                         config_from_dict, config_to_dict, read_model_meta, torch_compute,
-                         write_model_meta)
+from harness.api import (BadConfig, ClipSet, ClipSetInfo, EarlyStopping, RunContext,
+                         StoppingRule, Unlabelled, atomic_path, read_model_meta, state_snapshot,
+                         torch_compute, write_model_meta)
 from plugins.spoter.augment import paper_augment, study_copies
 from plugins.spoter.batching import length_batches, pad
 from plugins.spoter.config import SpoterConfig
@@ -86,9 +85,12 @@ class SpoterModel:
         optimiser = self._optimiser()
         loss_fn = nn.CrossEntropyLoss()
         steps = math.ceil(len(joints) / cfg.batch_size)
-        best_loss, best_state, best_epoch, waited = math.inf, None, -1, 0
+        rule = StoppingRule(monitor="val_loss" if len(val_x) else "train_loss",
+                            patience=cfg.patience, min_delta=1e-6)
+        ctx.log_params(rule.params())
+        stopping = EarlyStopping(rule)
         with ctx.progress(cfg.epochs * steps, "spoter: training") as bar:
-            for epoch in range(cfg.epochs):
+            for epoch in range(1, cfg.epochs + 1):
                 if fixed is None:
                     rows = [frame_features(paper_augment(j, rng, cfg), cfg.variant)
                             for j in joints]
@@ -115,18 +117,13 @@ class SpoterModel:
                     picked = proba[np.arange(len(val)), val.labels]
                     monitored = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
                     ctx.log_metric("val_loss", monitored, epoch)
-                    ctx.log_metric("val_top1", float((proba.argmax(1) == val.labels).mean()),
-                                   epoch)
-                if monitored < best_loss - 1e-6:
-                    best_loss, best_epoch, waited = monitored, epoch, 0
-                    best_state = copy.deepcopy(self.net.state_dict())
-                else:
-                    waited += 1
-                    if waited >= cfg.patience:
-                        break
-        if best_state is not None:
-            self.net.load_state_dict(best_state)
-        ctx.log_metric("best_epoch", best_epoch)
+                    ctx.log_metric("epoch_val_top1",
+                                   float((proba.argmax(1) == val.labels).mean()), epoch)
+                if not stopping.step(epoch, monitored, state_snapshot(self.net)):
+                    break
+        if stopping.best_state is not None:
+            self.net.load_state_dict(stopping.best_state)
+        ctx.log_metric("best_epoch", stopping.best_epoch)
 
     def _optimiser(self) -> torch.optim.Optimizer:
         cfg = self.config
@@ -161,16 +158,13 @@ class SpoterModel:
         arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
         with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
-        meta = {"format": FORMAT, "config": config_to_dict(self.config),
-                "num_classes": self.num_classes, "vocab": list(self.vocab)}
-        write_model_meta(path, meta, META_FILE)
+        write_model_meta(path, {"format": FORMAT, "num_classes": self.num_classes}, META_FILE)
 
     @classmethod
-    def load(cls, path: Path) -> "SpoterModel":
+    def load(cls, path: Path, config: SpoterConfig, info: ClipSetInfo) -> "SpoterModel":
         path = Path(path)
-        meta = read_model_meta(path, "spoter", FORMAT, needs=(WEIGHTS_FILE,), name=META_FILE)
-        model = cls(config_from_dict(SpoterConfig, meta["config"]), meta["num_classes"],
-                    tuple(meta["vocab"]))
+        read_model_meta(path, "spoter", FORMAT, needs=(WEIGHTS_FILE,), name=META_FILE)
+        model = cls(config, info.num_classes, tuple(info.vocab))
         with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
             state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
         model.net.load_state_dict(state)
