@@ -69,8 +69,30 @@ def list_command(model_name: str | None) -> None:
         click.echo(f"  {spec.name:<16} {spec.summary}")
 
 
+CONFIG_HELP = ("A {0} file (TOML) whose keys are this command's options (split-seed = 1, "
+               "[set] stages = 3); options given here override it.")
+METRICS_HELP = ("Also log MLflow's system metrics (CPU, memory, disk, network; "
+                "system/* in the run; needs psutil, extra [system-metrics]).")
+
+
+def _options(ctx: click.Context, command: str, config_file: Path | None) -> dict:
+    """This command's parameters, with a run or sweep file's values where the command line
+    gave none."""
+    from click.core import ParameterSource
+
+    from harness.util import run_file
+    file_values = run_file.read(config_file, command) if config_file else {}
+    given = [name for name in ctx.params if ctx.get_parameter_source(name)
+             not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)]
+    return run_file.merge(command, file_values, ctx.params, given,
+                          str(config_file) if config_file else "a --config file")
+
+
 @main.command("run")
-@click.option("--model", required=True, help="Model plugin name (see `slrbench list`).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help=CONFIG_HELP.format("run"))
+@click.option("--model", default=None,
+              help="Model plugin name (see `slrbench list`); required, here or in --config.")
 @click.option("--dataset", default="asl-signs", show_default=True,
               help="Dataset adapter name (see `slrbench list`).")
 @click.option("--vocab", type=int, default=None,
@@ -91,17 +113,22 @@ def list_command(model_name: str | None) -> None:
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for torch (default: torch's own choice).")
+@click.option("--system-metrics", is_flag=True, help=METRICS_HELP)
 @click.pass_context
-def run_command(ctx, model, dataset, vocab, seed, split_seed, epochs, sets, data_dir,
-                data_options, tracking_uri, experiment, device, threads) -> None:
+def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epochs, sets,
+                data_dir, data_options, tracking_uri, experiment, device, threads,
+                system_metrics) -> None:
     """Train one model on one dataset, evaluate it on the held-out test split, log
     everything to MLflow and save the model."""
     from harness.run.runner import RunConfig, run_experiment
-    config = RunConfig(model=model, dataset=dataset, vocab=vocab, seed=seed,
-                       split_seed=split_seed, epochs=epochs, overrides=_parse_sets(sets),
-                       data_dir=data_dir, data_options=_parse_sets(data_options),
-                       tracking_uri=tracking_uri, experiment=experiment, device=device,
-                       verbose=ctx.obj["verbose"], threads=threads)
+    o = _options(ctx, "run", config_file)
+    config = RunConfig(model=o["model"], dataset=o["dataset"], vocab=o["vocab"], seed=o["seed"],
+                       split_seed=o["split_seed"], epochs=o["epochs"],
+                       overrides=_parse_sets(o["sets"]), data_dir=o["data_dir"],
+                       data_options=_parse_sets(o["data_options"]),
+                       tracking_uri=o["tracking_uri"], experiment=o["experiment"],
+                       device=o["device"], verbose=ctx.obj["verbose"], threads=o["threads"],
+                       system_metrics=o["system_metrics"])
     result = run_experiment(config, on_event=lambda message: click.echo(message, err=True))
     m = result.metrics
     click.echo(f"run {result.run_id} in experiment {result.experiment!r}")
@@ -190,7 +217,10 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
 
 # --- sweep: grids of runs on a process pool or Ray (harness.sweep.plan) ---------------------
 @main.command("sweep")
-@click.option("--models", required=True, help="Comma-separated model names.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+              help=CONFIG_HELP.format("sweep"))
+@click.option("--models", default=None,
+              help="Comma-separated model names; required, here or in --config.")
 @click.option("--dataset", "datasets", default="asl-signs", show_default=True,
               help="Dataset name(s), comma-separated.")
 @click.option("--vocab", "vocabs", default=None,
@@ -216,10 +246,11 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--dry-run", is_flag=True, help="Show which runs would run or be skipped.")
+@click.option("--system-metrics", is_flag=True, help=METRICS_HELP)
 @click.pass_context
-def sweep_command(ctx, models, datasets, vocabs, seeds, split_seed, epochs, sets, data_dir,
-                  data_options, backend, address, max_parallel, cpus_per_run, gpus_per_run,
-                  device, tracking_uri, dry_run) -> None:
+def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed, epochs, sets,
+                  data_dir, data_options, backend, address, max_parallel, cpus_per_run,
+                  gpus_per_run, device, tracking_uri, dry_run, system_metrics) -> None:
     """Run a grid models x datasets x vocabularies x seeds, skipping the runs MLflow
     already has (rerun the same command to resume), and print mean ± std per cell."""
     from rich.console import Console
@@ -227,13 +258,16 @@ def sweep_command(ctx, models, datasets, vocabs, seeds, split_seed, epochs, sets
     from harness.sweep import plan as sweep
 
     from harness.sweep import view as sweep_view
+    o = _options(ctx, "sweep", config_file)
     config = sweep.SweepConfig(
-        models=models, datasets=datasets, vocabs=sweep.parse_vocabs(vocabs),
-        seeds=sweep.parse_seeds(seeds), overrides=_parse_sets(sets), epochs=epochs,
-        split_seed=split_seed, data_dir=data_dir, data_options=_parse_sets(data_options),
-        tracking_uri=tracking_uri, backend=backend, address=address,
-        max_parallel=max_parallel, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
-        device=device, verbose=ctx.obj["verbose"])
+        models=o["models"], datasets=o["datasets"], vocabs=sweep.parse_vocabs(o["vocabs"]),
+        seeds=sweep.parse_seeds(o["seeds"]), overrides=_parse_sets(o["sets"]),
+        epochs=o["epochs"], split_seed=o["split_seed"], data_dir=o["data_dir"],
+        data_options=_parse_sets(o["data_options"]), tracking_uri=o["tracking_uri"],
+        backend=o["backend"], address=o["address"], max_parallel=o["max_parallel"],
+        cpus_per_run=o["cpus_per_run"], gpus_per_run=o["gpus_per_run"], device=o["device"],
+        verbose=ctx.obj["verbose"], system_metrics=o["system_metrics"])
+    dry_run = o["dry_run"]
     say = lambda message: click.echo(message, err=True)  # noqa: E731
     console = Console(width=max(100, Console().width))
     if dry_run:

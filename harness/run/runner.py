@@ -28,6 +28,7 @@ from harness.run.resources import PeakMemory, Stopwatch
 from harness.specs import RunContext
 from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, experiment_name,
                               git_commit, machine, package_versions)
+from harness.run.lineage import log_lineage, log_run_file
 from harness.run.mlflow_model import add_mlflow_model
 
 
@@ -56,6 +57,7 @@ class RunConfig:
     verbose: bool = False
     tags: dict[str, str] = field(default_factory=dict)
     threads: int | None = None
+    system_metrics: bool = False     # also MLflow's system/* metrics (psutil)
 
 
 @dataclass
@@ -202,7 +204,8 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
             TAG + "config_hash": config_fingerprint(spec.name, config_to_dict(plugin_config)),
             **config.tags}
     run_name = f"{spec.name}-{config.dataset}-{vocab_size}-s{config.seed}"
-    with TrackedRun(config.tracking_uri, experiment, run_name, tags) as tracked, \
+    with TrackedRun(config.tracking_uri, experiment, run_name, tags,
+                    system_metrics=config.system_metrics) as tracked, \
             tempfile.TemporaryDirectory(prefix="slrbench-run-") as work:
         work_dir = Path(work)
         tracked.log_params({
@@ -218,6 +221,8 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
         })
         manifest.write(work_dir / "split_manifest.json")
         tracked.log_artifact(work_dir / "split_manifest.json")
+        log_lineage(tracked, clips, manifest.sha256, config.data_dir)
+        log_run_file(tracked, config, config_to_dict(plugin_config), experiment, device, work_dir)
 
         model = spec.build(plugin_config, clips.info)
         def log_curve(name: str, value: float, step: int | None) -> None:

@@ -29,9 +29,17 @@ PACKAGES = ("slrbench", "torch", "numpy", "pandas", "scikit-learn", "mlflow", "m
             "tensorflow-cpu", "keras", "ray")
 
 
+# A tracking server that is down must fail a run in seconds, not after MLflow's default
+# 7 retries with exponential backoff (minutes per call); the user's own settings win.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
 def _mlflow():
     from harness.util.quiet import silence_native_logs
     silence_native_logs()
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     import logging
 
     import mlflow
@@ -141,23 +149,32 @@ class TrackedRun:
     shown as finished.
     """
 
-    def __init__(self, uri: str | None, experiment: str, run_name: str, tags: dict[str, str]):
+    def __init__(self, uri: str | None, experiment: str, run_name: str, tags: dict[str, str],
+                 system_metrics: bool = False):
+        if system_metrics:
+            require_system_metrics()  # before the run exists: no run left RUNNING
         self.client, self.uri = client(uri)
         self.experiment_id = ensure_experiment(self.client, experiment, self.uri)
         try:
             run = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags)
         except Exception as error:  # noqa: BLE001
             raise TrackingError(f"cannot write to the MLflow store {self.uri}: "
-                                f"{str(error).splitlines()[0]}") from None
+                                f"{describe_failure(error)}") from None
         self.run_id = run.info.run_id
         self.experiment = experiment
+        self.monitor = start_system_metrics(self.run_id, self.uri) if system_metrics else None
 
     def __enter__(self) -> "TrackedRun":
         return self
 
     def __exit__(self, kind, error, trace) -> bool:
+        if self.monitor is not None:
+            self.monitor.finish()
         if error is None:
-            self.client.set_terminated(self.run_id, "FINISHED")
+            try:
+                self.client.set_terminated(self.run_id, "FINISHED")
+            except Exception as problem:  # noqa: BLE001
+                raise self.lost(problem) from None
         else:
             message = f"{kind.__name__}: {error}"[:5000]
             try:
@@ -166,7 +183,14 @@ class TrackedRun:
                                            "KILLED" if kind is KeyboardInterrupt else "FAILED")
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
+            if is_tracking_failure(error):
+                raise self.lost(error) from None
         return False
+
+    def lost(self, error: BaseException) -> TrackingError:
+        return TrackingError(f"run {self.run_id} could not be recorded in {self.uri}: "
+                             f"{describe_failure(error)}; run the same command again once "
+                             "the store is back (finished runs are kept)")
 
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
@@ -193,6 +217,47 @@ class TrackedRun:
 
     def log_artifacts(self, directory: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(self.run_id, str(directory), artifact_path)
+
+
+def is_tracking_failure(error: BaseException) -> bool:
+    """An error of the MLflow store itself (unreachable server, refused request), as
+    opposed to one of the run."""
+    if isinstance(error, TrackingError):
+        return False
+    from mlflow.exceptions import MlflowException
+    import requests
+    return isinstance(error, (MlflowException, requests.exceptions.RequestException))
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for MLflow's multi-line, URL-laden connection errors."""
+    text = str(error)
+    for marker, words in (("Connection refused", "the tracking server refused the connection "
+                                                 "(is it running?)"),
+                          ("Max retries exceeded", "the tracking server did not answer"),
+                          ("timed out", "the tracking server timed out"),
+                          ("Name or service not known", "the tracking server's host is unknown")):
+        if marker in text:
+            return words
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def require_system_metrics() -> None:
+    try:
+        import psutil  # noqa: F401 - what mlflow's monitors read
+    except ImportError:
+        raise TrackingError("system metrics need psutil: pip install 'slrbench[system-metrics]'"
+                            " or drop --system-metrics") from None
+
+
+def start_system_metrics(run_id: str, uri: str):
+    """MLflow's own system-metrics sampler (CPU, memory, disk, network as system/*), sampling
+    every second so that short runs get points too."""
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+    monitor = SystemMetricsMonitor(run_id, sampling_interval=1, samples_before_logging=1,
+                                   tracking_uri=uri)
+    monitor.start()
+    return monitor
 
 
 # --- reading back ---------------------------------------------------------------------

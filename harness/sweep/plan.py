@@ -67,6 +67,7 @@ class SweepConfig:
     device: str = "auto"
     latency_clips: int = 50
     verbose: bool = False
+    system_metrics: bool = False               # every run also logs MLflow's system/* metrics
 
     def __post_init__(self) -> None:
         self.models = _names(self.models, "--models")
@@ -346,7 +347,8 @@ def _job(plan: Plan, point: GridPoint, index: int, sweep_id: str) -> Job:
                     overrides=dict(model.overrides), data_dir=config.data_dir,
                     data_options=dict(config.data_options), tracking_uri=plan.tracking_uri,
                     device=config.device, latency_clips=config.latency_clips,
-                    verbose=config.verbose, tags={SWEEP_TAG: sweep_id, JOB_TAG: token})
+                    verbose=config.verbose, tags={SWEEP_TAG: sweep_id, JOB_TAG: token},
+                    system_metrics=config.system_metrics)
     return Job(index=index, token=token, config=run, threads=max(1, int(config.cpus_per_run)))
 
 
