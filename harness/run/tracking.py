@@ -105,7 +105,7 @@ def ensure_experiment(mlflow_client, name: str, uri: str) -> str:
         return mlflow_client.create_experiment(name, artifact_location=location)
     except Exception as error:  # noqa: BLE001
         raise TrackingError(f"cannot create experiment {name!r} in {uri}: "
-                            f"{str(error).splitlines()[0]}") from None
+                            f"{describe_failure(error)}") from None
 
 
 def package_versions() -> dict[str, str]:
@@ -265,6 +265,17 @@ def start_system_metrics(run_id: str, uri: str):
 def load_runs(uri: str | None = None, experiments: Iterable[str] | None = None,
               finished_only: bool = True) -> pd.DataFrame:
     """Every slrbench run as one row: params.*, metrics.*, tags.*, run_id, status, ..."""
+    try:
+        return _search_runs(uri, experiments, finished_only)
+    except Exception as error:  # noqa: BLE001
+        if not is_tracking_failure(error):
+            raise
+        raise TrackingError(f"cannot read the runs in {resolve_uri(uri)}: "
+                            f"{describe_failure(error)}") from None
+
+
+def _search_runs(uri: str | None, experiments: Iterable[str] | None,
+                 finished_only: bool) -> pd.DataFrame:
     mlflow = _mlflow()
     resolved = resolve_uri(uri)
     mlflow_client, _ = client(resolved)

@@ -26,10 +26,11 @@ import pandas as pd
 from harness import registry
 from harness.util.config import config_to_dict, field_names
 from harness.data.loading import load_clipset, make_request, require_inputs
-from harness.errors import BadConfig
+from harness.errors import BadConfig, TrackingError
 from harness.run.runner import RunConfig, config_fingerprint, model_config, required_inputs
 from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
-from harness.run.tracking import TAG, client, ensure_experiment, experiment_name, load_runs
+from harness.run.tracking import (TAG, client, ensure_experiment, experiment_name,
+                                  is_tracking_failure, load_runs)
 
 KEY_TAGS = ("model", "dataset", "vocab", "seed", "split_hash", "config_hash")
 SWEEP_TAG = TAG + "sweep"          # one id per invocation of a sweep
@@ -355,11 +356,17 @@ def _job(plan: Plan, point: GridPoint, index: int, sweep_id: str) -> Job:
 def job_run(uri: str, experiments: list[str], token: str,
             orphan_reason: str | None = None) -> str | None:
     """The MLflow run one attempt created, if it got that far. With ``orphan_reason`` (its
-    worker died) a run left RUNNING forever is marked FAILED with that reason."""
-    mlflow_client, _ = client(uri)
-    ids = [e.experiment_id for name in experiments
-           if (e := mlflow_client.get_experiment_by_name(name)) is not None]
-    runs = mlflow_client.search_runs(ids, filter_string=f"tags.`{JOB_TAG}` = '{token}'")
+    worker died) a run left RUNNING forever is marked FAILED with that reason. A store that
+    cannot be reached gives None: the run's own error already says so."""
+    try:
+        mlflow_client, _ = client(uri)
+        ids = [e.experiment_id for name in experiments
+               if (e := mlflow_client.get_experiment_by_name(name)) is not None]
+        runs = mlflow_client.search_runs(ids, filter_string=f"tags.`{JOB_TAG}` = '{token}'")
+    except Exception as error:  # noqa: BLE001
+        if is_tracking_failure(error) or isinstance(error, TrackingError):
+            return None
+        raise
     run_id = None
     for run in runs:
         run_id = run.info.run_id
@@ -452,8 +459,12 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
 # --- reading the results back ---------------------------------------------------------------
 def collect(plan: Plan, sweep_id: str = "", seconds: float = 0.0,
             interrupted: bool = False) -> SweepResult:
-    """Per-run and per-cell tables from MLflow: a point counts if it has a FINISHED run."""
-    existing = finished_runs(plan.tracking_uri, plan.experiments)
+    """Per-run and per-cell tables from MLflow: a point counts if it has a FINISHED run (or,
+    with the store out of reach, if this sweep saw it finish)."""
+    try:
+        existing = finished_runs(plan.tracking_uri, plan.experiments)
+    except TrackingError:
+        existing = {}
     rows = []
     for point in plan.points:
         row = existing.get(point.key)
