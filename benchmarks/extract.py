@@ -8,7 +8,7 @@ both alike:
   clock starts, builds its graph, waits at a barrier, then only calls ``process`` on every
   frame: the ceiling.
 - ``extractor in worker``: the same processes run what a pool worker of ``slrbench data
-  extract`` runs per clip (``harness.extract.pipeline.process_job``): decoding from the file,
+  extract`` runs per clip (``harness.extract.work.process_job``): decoding from the file,
   MediaPipe, conversion to ``[T, 543, 3]`` with NaN, the atomic per-clip ``.npy``.
 - ``slrbench data extract``: ``extract_store`` end to end, worker start-up (spawn, imports,
   graph), probing and packing the store included; these fixed costs shrink with more clips.
@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 
 from benchmarks import common  # noqa: E402  (silences native logs before mediapipe loads)
-from harness.extract.pipeline import ExtractConfig, extract_store, read_index  # noqa: E402
+from harness.data.index import read_index  # noqa: E402
+from harness.extract.pipeline import ExtractConfig, extract_store  # noqa: E402
 from harness.util.paths import shared_datasets  # noqa: E402
 
 
@@ -52,10 +53,11 @@ def _shares(paths: list[str], frames: list[int], workers: int) -> list[list[str]
 
 def _worker(kind: str, paths: list[str], work: str, barrier, results) -> None:
     """One worker process: set up outside the clock, then time only the per-frame work."""
-    from harness.extract.pipeline import Job, _silence_fd2, process_job, save_part
     from harness.extract.extractors import HolisticExtractor, import_holistic
     from harness.extract.video_io import iter_frames
-    _silence_fd2()
+    from harness.extract.work import Job, process_job, save_part
+    from harness.util.quiet import discard_output
+    discard_output(2)
     if kind == "mediapipe alone":
         clips = [list(iter_frames(path)) for path in paths]       # decoded before the clock
         holistic = import_holistic().Holistic(static_image_mode=False, model_complexity=1)
@@ -122,7 +124,7 @@ def main() -> None:
     index = index.head(clips).reset_index(drop=True)
     frames = [int(n) for n in pd.read_csv(videos / "labels.csv")
               .set_index("file").loc[index["file"], "frames"]]
-    paths = index["video"].tolist()
+    paths = index["path"].tolist()
     measures = {
         "mediapipe alone": lambda w: in_workers("mediapipe alone", paths, frames, w),
         "extractor in worker": lambda w: in_workers("extractor", paths, frames, w),

@@ -294,7 +294,7 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
         sys.exit(1)
 
 
-# --- data: MS-ASL slicing, fetching clips, extracting landmarks (harness.data.msasl_annotations, .fetch, .extract)
+# --- data: MS-ASL slicing (harness.data), fetching clips, extracting landmarks (harness.extract)
 @main.group("data")
 def data_group() -> None:
     """Datasets from videos to landmarks: slice MS-ASL, fetch its clips, extract landmarks."""
@@ -369,17 +369,18 @@ def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations)
 
 @data_group.command("extract")
 @click.option("--videos", type=click.Path(path_type=Path), required=True,
-              help="Folder of videos (or JPEG frame folders) with an index CSV; for "
-                   "--dataset gsl the GSL root.")
+              help="Folder of videos (or JPEG frame folders) with an index CSV; with "
+                   "--dataset, that dataset's folder (e.g. the GSL root).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="The landmark store to write (default datasets/stores/<name>).")
 @click.option("--index", "index_file", type=click.Path(path_type=Path), default=None,
-              help="CSV with file,gloss[,signer,split] (default labels.csv or index.csv "
-                   "in --videos).")
-@click.option("--dataset", type=click.Choice(["gsl", "msasl"]), default=None,
-              help="Read that dataset's layout and official vocabulary.")
+              help="CSV with file,gloss[,signer,split,start_frame,end_frame] (default "
+                   "index.csv, else labels.csv, in --videos).")
+@click.option("--dataset", default=None,
+              help="A registered dataset that plans its own extraction (e.g. gsl, msasl): "
+                   "its layout, official vocabulary and frame windows.")
 @click.option("--annotations", type=click.Path(path_type=Path), default=None,
-              help="Folder of the dataset's split/class files (gsl, msasl).")
+              help="Folder of the dataset's split/class files (with --dataset).")
 @click.option("--workers", type=int, default=None,
               help="Processes running MediaPipe (default: one per CPU core).")
 @click.option("--keep-parts", is_flag=True, help="Keep the per-clip files after packing.")
@@ -394,7 +395,8 @@ def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, ke
                  backend, address, local_verbose) -> None:
     """MediaPipe Holistic on every frame -> a landmark store (resumable, parallel)."""
     from harness.extract import pipeline as extract
-    plan = extract.plan_extraction(videos, dataset, index_file, annotations)
+    from harness.specs import ExtractionRequest
+    plan = extract.plan_extraction(videos, dataset, ExtractionRequest(index_file, annotations))
     out = out or extract.default_store(plan.dataset)
     config = extract.ExtractConfig(workers=workers or 0, keep_parts=keep_parts,
                                    verbose=local_verbose or ctx.obj["verbose"],

@@ -1,6 +1,7 @@
 """Shared fixtures: real shipped data paths, an isolated MLflow store per test."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def tracking_uri(tmp_path: Path) -> str:
 def shared() -> Path:
     assert SHARED.exists(), f"the shipped datasets are expected at {SHARED}"
     return SHARED
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """A real local Ray instance, one per test module."""
+    import ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    yield ray
+    ray.shutdown()
 
 
 def make_clip(frames: int = 12, seed: int = 0) -> np.ndarray:

@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.extract import pipeline as extract
 from harness.adapters import landmarks as landmarks_adapter
 from harness.data.clips import LEFT_HAND, PARTS, RIGHT_HAND
-from harness.errors import BadAnnotations, ExtractionAborted
+from harness.data.index import normalise_index
 from harness.data.landmark_files import read_landmark_file
-from harness.specs import DatasetRequest
 from harness.data.store import LandmarkStore
+from harness.errors import ExtractionAborted
+from harness.extract import pipeline as extract
 from harness.extract.video_io import probe
+from harness.extract.work import save_part
+from harness.specs import DatasetRequest
 
 SLRBENCH = [sys.executable, "-m", "harness.cli"]
 # Short real clips (frames): No03 9, goodbye06 16, Hello12 (S2, test) 22.
@@ -59,6 +61,7 @@ def _bad_inputs(folder: Path, asl8: Path) -> list[dict]:
             {"file": "mixed", "gloss": "NO"}, {"file": "missing.mp4", "gloss": "NO"}]
 
 
+@pytest.mark.slow
 def test_extract_command_builds_a_store_reports_bad_videos_and_resumes(asl8, tmp_path):
     labels = pd.read_csv(asl8 / "labels.csv").set_index("file")
     folder = tmp_path / "videos"
@@ -136,11 +139,12 @@ def save_then_disk_full(path: Path, landmarks: np.ndarray) -> None:
     _SAVES["count"] += 1
     if _SAVES["count"] > 1:
         raise OSError(errno.ENOSPC, "No space left on device")
-    extract.save_part(path, landmarks)
+    save_part(path, landmarks)
 
 
+@pytest.mark.slow
 def test_full_disk_stops_keeps_finished_clips_and_resumes(asl8, tmp_path):
-    index = extract.normalise_index(pd.DataFrame(
+    index = normalise_index(pd.DataFrame(
         {"file": [str(asl8 / f) for f in CLIPS], "gloss": ["NO", "GOODBYE", "HELLO"]}),
         asl8, "test index")
     store = tmp_path / "store"
@@ -159,13 +163,13 @@ def test_full_disk_stops_keeps_finished_clips_and_resumes(asl8, tmp_path):
 
 
 def test_store_write_failure_keeps_parts(asl8, tmp_path, monkeypatch):
-    index = extract.normalise_index(pd.DataFrame(
+    index = normalise_index(pd.DataFrame(
         {"file": [str(asl8 / CLIPS[0])], "gloss": ["NO"]}), asl8, "test index")
     store = tmp_path / "store"
     parts = extract.parts_dir(store)
     parts.mkdir()
     landmarks = np.full((9, 543, 3), 0.5, dtype=np.float32)
-    extract.save_part(parts / f"{extract.part_key(index.clip_id[0])}.npy", landmarks)
+    save_part(parts / f"{extract.part_key(index.clip_id[0])}.npy", landmarks)
 
     def full(self, row, array):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -174,20 +178,6 @@ def test_store_write_failure_keeps_parts(asl8, tmp_path, monkeypatch):
     with pytest.raises(ExtractionAborted, match=f"cannot write the store .*kept in {parts}"):
         extract.extract_store(index, store)
     assert len(list(parts.glob("*.npy"))) == 1 and not store.exists()
-
-
-def test_index_problems_are_named(tmp_path):
-    with pytest.raises(BadAnnotations, match="no labels.csv or index.csv"):
-        extract.read_index(tmp_path)
-    (tmp_path / "index.csv").write_text("path,sign\na.mp4,HELLO\n")
-    with pytest.raises(BadAnnotations, match=r"missing columns \['file', 'gloss'\]"):
-        extract.read_index(tmp_path)
-    (tmp_path / "index.csv").write_text("file,gloss\na.mp4,HELLO\nb.mp4,\n")
-    with pytest.raises(BadAnnotations, match="row 3 has an empty 'gloss'"):
-        extract.read_index(tmp_path)
-    (tmp_path / "index.csv").write_text("file,gloss,clip_id\na.mp4,HELLO,x\nb.mp4,NO,x\n")
-    with pytest.raises(BadAnnotations, match="duplicate clip ids"):
-        extract.read_index(tmp_path)
 
 
 def test_part_names_stay_inside_the_work_folder():
@@ -201,6 +191,7 @@ def test_part_names_stay_inside_the_work_folder():
 REFERENCE_CLIPS = ["fv1nQoXRlsI", "7G6B6kaMjb4", "fQ58eciJmCY"]   # 50, 51, 69 frames
 
 
+@pytest.mark.slow
 def test_landmarks_agree_with_the_reference_release(shared):
     """Tolerances: x, y are fractions of the image. Both releases run the same Holistic
     graph and models, but the TFLite/XNNPACK runtime changed, and frame-to-frame tracking

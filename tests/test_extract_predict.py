@@ -42,6 +42,7 @@ def trained(asl8_store, tmp_path_factory) -> tuple[str, str]:
     return result.run_id, uri
 
 
+@pytest.mark.slow
 def test_predict_recognises_videos_of_unseen_signers(asl8_store, trained, shared, tmp_path):
     run_id, tracking_uri = trained
     store = LandmarkStore.open(asl8_store)

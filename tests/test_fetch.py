@@ -157,6 +157,7 @@ def test_full_disk_stops_with_a_message_and_keeps_finished_clips(annotations, tm
     assert resumed.present + resumed.fetched == 5
 
 
+@pytest.mark.slow
 def test_fetched_folder_extracts_into_an_msasl_store(annotations, tmp_path):
     out = tmp_path / "clips"
     fetch.fetch_msasl(100, out, annotations=annotations,

@@ -17,7 +17,7 @@ from harness.adapters import gsl
 from harness.cli import main
 from harness.data.loading import load_clipset, make_request
 from harness.errors import BadAnnotations, BadStore, DatasetNotFound
-from harness.specs import DatasetRequest
+from harness.specs import DatasetRequest, ExtractionRequest
 from harness.data.store import write_store
 from harness.extract.video_io import iter_frames
 
@@ -128,4 +128,4 @@ def test_tree_without_frames_is_reported(gsl_root, tmp_path):
     empty = tmp_path / "empty-root"
     empty.mkdir()
     with pytest.raises(DatasetNotFound, match="none of the 5 clip folders"):
-        gsl.extraction_index(empty, annotations=gsl_root)
+        gsl.plan_extraction(empty, ExtractionRequest(annotations=gsl_root))

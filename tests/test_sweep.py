@@ -4,7 +4,6 @@ pooled_logreg trains in about two seconds, so every grid here is real runs end t
 """
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -13,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -30,15 +28,6 @@ from harness.run.tracking import client, load_runs
 
 METRICS = ("test_top1", "test_top5", "test_mean_class_accuracy", "test_macro_f1",
            "val_top1")
-
-
-@pytest.fixture(scope="module")
-def ray_instance():
-    import ray
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             logging_level=logging.ERROR)
-    yield ray
-    ray.shutdown()
 
 
 def uri_in(folder: Path, name: str) -> str:
@@ -289,44 +278,3 @@ def test_dry_run_shows_the_plan_and_runs_nothing(tmp_path):
     plan = plan_grid(SweepConfig(models=("pooled_logreg",), datasets=("asl-signs",),
                                  seeds=(0,), tracking_uri=uri))
     assert collect(plan).counts == {"pending": 1}
-
-
-# --- landmark extraction on Ray ------------------------------------------------------------
-@pytest.mark.slow
-def test_ray_extract_pool_is_a_drop_in_for_the_process_pool(tmp_path, ray_instance, shared):
-    from harness.extract import pipeline as extract
-    from harness.sweep.backends import ray_extract_pool
-    video = shared / "asl8-videos" / "clips" / "No" / "No03.mp4"   # 9 frames
-    (tmp_path / "corrupt.mp4").write_bytes(os.urandom(3000))
-    jobs = [extract.Job("no03", str(video), str(tmp_path / "no03.npy")),
-            extract.Job("bad", str(tmp_path / "corrupt.mp4"), str(tmp_path / "bad.npy"))]
-    summary, errors = extract.ExtractSummary(store=None, clips=2), []
-    ray_extract_pool(jobs, {"no03": 9, "bad": 1}, extract.ExtractConfig(workers=1),
-                     extract.save_part, summary, errors)
-    assert (summary.extracted, summary.frames, summary.workers) == (1, 9, 1)
-    assert [e["clip_id"] for e in errors] == ["bad"] and "corrupt.mp4" in errors[0]["error"]
-    assert not (tmp_path / "bad.npy").exists()
-    on_ray = np.load(tmp_path / "no03.npy")
-    [here] = extract.extract_videos([video])
-    assert on_ray.shape == here.shape == (9, 543, 3)
-    np.testing.assert_allclose(on_ray, here, atol=1e-5)   # NaN where MediaPipe saw nothing
-
-
-@pytest.mark.slow
-def test_data_extract_command_on_ray_builds_a_store(tmp_path, ray_instance, shared):
-    from click.testing import CliRunner
-
-    from harness.cli import main
-    from harness.data.store import LandmarkStore
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    source = shared / "asl8-videos" / "clips" / "No" / "No03.mp4"   # 9 frames
-    (videos / "no03.mp4").write_bytes(source.read_bytes())
-    (videos / "labels.csv").write_text("file,gloss,signer\nno03.mp4,NO,S1\n")
-    result = CliRunner().invoke(main, ["data", "extract", "--videos", str(videos), "--out",
-                                       str(tmp_path / "store"), "--backend", "ray",
-                                       "--workers", "1"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    store = LandmarkStore.open(tmp_path / "store")
-    assert len(store) == 1 and store.clip(0).shape == (9, 543, 3)
-    assert store.meta["gloss"].tolist() == ["NO"]

@@ -120,7 +120,7 @@ def test_settings_are_part_of_the_key_and_damage_is_rebuilt(shared, tmp_path, mo
 
 
 def test_jpeg_frame_folders_are_clips_too(shared, tmp_path):
-    frames, _ = video_io.read_video(shared / ASL8 / "clips/No/No03.mp4")   # 9 frames
+    frames = list(video_io.iter_frames(shared / ASL8 / "clips/No/No03.mp4"))   # 9 frames
     folder = tmp_path / "no03"
     folder.mkdir()
     for t, frame in enumerate(frames):

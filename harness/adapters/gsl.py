@@ -18,7 +18,7 @@ from harness.adapters.common import open_dataset_store
 from harness.data.clips import ClipSet, relabel
 from harness.errors import BadAnnotations, DatasetNotFound
 from harness.util.paths import data_root, shared_datasets
-from harness.specs import DatasetRequest, DatasetSpec
+from harness.specs import DatasetRequest, DatasetSpec, ExtractionPlan, ExtractionRequest
 
 NAME = "gsl"
 SPLIT_FILES = {"train": "train_greek_iso.csv", "val": "dev_greek_iso.csv",
@@ -94,15 +94,14 @@ def signer_of(clip_folder: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def extraction_index(root: Path, annotations: Path | None = None
-                     ) -> tuple[pd.DataFrame, list[str], int]:
-    """The clips to extract from a GSL tree: (index, vocabulary, clips listed but absent).
+def plan_extraction(root: Path, request: ExtractionRequest) -> ExtractionPlan:
+    """The clips to extract from a GSL tree, in the official vocabulary and split.
 
     Only clip folders present under ``root`` are indexed, so part of the release can be
-    extracted; the caller reports how many listed clips were not found.
+    extracted; the plan's note says how many listed clips were not found.
     """
     root = Path(root)
-    split_dir = find_split_dir(root, annotations)
+    split_dir = find_split_dir(root, request.annotations)
     vocab = read_classes(split_dir / CLASSES_FILE)
     frames = root / FRAMES_DIR if (root / FRAMES_DIR).is_dir() else root
     parts = []
@@ -131,7 +130,10 @@ def extraction_index(root: Path, annotations: Path | None = None
         "signer": present["clip_folder"].map(signer_of),
         "split": present["split"],
     })
-    return index.reset_index(drop=True), vocab, len(listed) - len(present)
+    absent = len(listed) - len(present)
+    note = (f"{absent} clips listed in the GSL split files have no frame folder under "
+            f"{root}; extracting the {len(present)} present") if absent else ""
+    return ExtractionPlan(index.reset_index(drop=True), vocab, NAME, note)
 
 
 def load(request: DatasetRequest) -> ClipSet:
@@ -144,6 +146,6 @@ def load(request: DatasetRequest) -> ClipSet:
 
 
 SPEC = DatasetSpec(name=NAME, load=load, default_data_dir=default_store,
-                   inputs=("landmarks",), vocab_sizes=(310,),
+                   inputs=("landmarks",), vocab_sizes=(310,), plan_extraction=plan_extraction,
                    summary="GSL isolated: 310 Greek glosses, signer 3 held out (extract the "
                            "JPEG frames first)")

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.data import msasl_annotations as msasl
 from harness.adapters.common import open_dataset_store
+from harness.data import msasl_annotations as msasl
 from harness.data.clips import ClipSet, relabel
+from harness.data.index import read_index
 from harness.errors import BadAnnotations, DatasetNotFound
+from harness.specs import DatasetRequest, DatasetSpec, ExtractionPlan, ExtractionRequest
 from harness.util.paths import data_root
-from harness.specs import DatasetRequest, DatasetSpec
 
 NAME = "msasl"
 PROTOCOL = "official MS-ASL split (train / val / test files); MS-ASL N = labels < N"
@@ -43,15 +44,14 @@ def how_to_obtain(store: Path) -> str:
             "(or pass --data-dir STORE)")
 
 
-def extraction_index(videos: Path, index_file: Path | None = None,
-                     annotations: Path | None = None) -> tuple[pd.DataFrame, list[str]]:
+def plan_extraction(videos: Path, request: ExtractionRequest) -> ExtractionPlan:
     """The fetched clips (``index.csv`` written by ``data fetch``) and the 1000 classes."""
-    from harness.extract.pipeline import read_index
     videos = Path(videos)
+    index_file = request.index_file
     index = read_index(videos, index_file)
     local = videos / msasl.CLASSES_FILE
-    classes = msasl.load_classes(videos if local.exists() and annotations is None
-                                 else msasl.find_annotations(annotations))
+    classes = msasl.load_classes(videos if local.exists() and request.annotations is None
+                                 else msasl.find_annotations(request.annotations))
     if "label" in index:
         labels = pd.to_numeric(index["label"], errors="coerce")
         bad = labels.isna() | (labels < 0) | (labels >= len(classes))
@@ -63,7 +63,7 @@ def extraction_index(videos: Path, index_file: Path | None = None,
             raise BadAnnotations(f"{index_file or videos}: clip {row['clip_id']!r} has label "
                                  f"{row['label']!r} and gloss {row['gloss']!r}, which do not "
                                  f"match {msasl.CLASSES_FILE}")
-    return index, classes
+    return ExtractionPlan(index, classes, NAME)
 
 
 def load(request: DatasetRequest) -> ClipSet:
@@ -85,5 +85,6 @@ def load(request: DatasetRequest) -> ClipSet:
 
 SPEC = DatasetSpec(name=NAME, load=load, default_data_dir=default_store,
                    inputs=("landmarks",), vocab_sizes=msasl.VOCAB_SIZES,
+                   plan_extraction=plan_extraction,
                    summary="MS-ASL 100/200/500/1000 (official split; fetch + extract the "
                            "YouTube clips first)")

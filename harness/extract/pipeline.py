@@ -1,4 +1,9 @@
-"""Videos (or JPEG frame folders) -> landmark store, with MediaPipe in a process pool.
+"""Videos (or JPEG frame folders) -> landmark store: planning what to extract, and the run.
+
+What to extract comes from the folder's index (:mod:`harness.data.index`), or from a
+registered dataset whose :class:`~harness.specs.DatasetSpec` offers ``plan_extraction``
+(its layout, official vocabulary and frame windows). The clips are extracted by a process
+pool here (:mod:`harness.extract.local_pool`) or on Ray (:mod:`harness.extract.ray_pool`).
 
 The run is resumable at clip granularity: each finished clip is saved atomically as
 ``<STORE>.parts/<key>.npy`` and skipped when the command is run again; clips already in an
@@ -10,63 +15,41 @@ resumes. Only when every clip is accounted for are the parts packed into the sto
 """
 from __future__ import annotations
 
-import concurrent.futures as futures
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
-import multiprocessing
-import os
 import re
 import shutil
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from harness.util.atomic import atomic_path, write_text
-from harness.errors import BadAnnotations, BadStore, BadVideo, ExtractionAborted, SlrbenchError
-from harness.util.paths import data_root
-from harness.util.progress import bar
+from harness import registry
+from harness.data.index import (WINDOW_COLUMNS, folder_name, normalise_index, read_index,
+                                windows)
 from harness.data.store import LandmarkStore, StoreWriter, is_store
-from harness.extract.video_io import VIDEO_SUFFIXES, probe
+from harness.errors import BadAnnotations, BadConfig, BadStore, BadVideo, ExtractionAborted, \
+    UnknownPlugin
+from harness.extract import local_pool, ray_pool
+from harness.extract.video_io import probe
+from harness.extract.work import ExtractConfig, ExtractSummary, Job, SaveFn, save_part
+from harness.specs import ExtractionPlan, ExtractionRequest
+from harness.util.atomic import write_text
+from harness.util.paths import data_root
 
-INDEX_NAMES = ("labels.csv", "index.csv")
-OPTIONAL_COLUMNS = ("clip_id", "signer", "split", "session", "label", "url", "start_time",
-                    "end_time")
-UNKNOWN_SIGNER = "unknown"
+# index columns kept in the store's clip table beside the ones every store has
+KEPT_COLUMNS = ("session", "url", "start_time", "end_time", "start_frame", "end_frame")
 ERROR_COLUMNS = ["clip_id", "video", "error"]
-
-SaveFn = Callable[[Path, np.ndarray], None]
-
-
-@dataclass(frozen=True)
-class ExtractConfig:
-    """Defaults of ``slrbench data extract`` in one place."""
-
-    workers: int = 0               # 0: one per CPU core (never more than pending clips)
-    extractor: str = "holistic"
-    verbose: bool = False
-    keep_parts: bool = False       # keep STORE.parts/ after packing (else removed)
-    backend: str = "local"         # "local" process pool, or "ray" (one actor per worker)
-    address: str | None = None     # Ray cluster address; None starts a local Ray
-
-    def worker_count(self, pending: int) -> int:
-        wanted = self.workers if self.workers > 0 else (os.cpu_count() or 1)
-        return max(1, min(wanted, pending))
+POOLS = {"local": local_pool.run_pool, "ray": ray_pool.run_pool}
 
 
 def default_store(name: str) -> Path:
     return data_root() / "stores" / name
-
-
-def store_name(videos: Path, dataset: str | None = None) -> str:
-    """``gsl``/``msasl``, else the videos folder's name without a ``-videos`` suffix."""
-    return dataset or Path(videos).resolve().name.removesuffix("-videos")
 
 
 def parts_dir(store: Path) -> Path:
@@ -83,216 +66,37 @@ def part_key(clip_id: str) -> str:
     return f"{readable}-{hashlib.sha1(clip_id.encode('utf-8')).hexdigest()[:12]}"
 
 
-# --- the index ----------------------------------------------------------------------------
-def find_index(videos: Path) -> Path:
-    for name in INDEX_NAMES:
-        if (videos / name).exists():
-            return videos / name
-    raise BadAnnotations(f"{videos}: no {' or '.join(INDEX_NAMES)} here; write one with "
-                         "columns file,gloss[,signer,split] (file relative to this folder) "
-                         "or pass --index CSV")
-
-
-def read_index(videos: Path, index_file: Path | None = None) -> pd.DataFrame:
-    """The clips to extract: ``clip_id, file, video (absolute), gloss`` + optional columns."""
-    videos = Path(videos)
-    index_file = Path(index_file) if index_file else find_index(videos)
-    if not index_file.exists():
-        raise BadAnnotations(f"{index_file}: no such index file")
-    try:
-        index = pd.read_csv(index_file, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise BadAnnotations(f"{index_file}: not a readable CSV ({error}); it needs a header "
-                             "row with file,gloss[,signer,split]") from None
-    return normalise_index(index, videos, str(index_file))
-
-
-def normalise_index(index: pd.DataFrame, videos: Path, where: str) -> pd.DataFrame:
-    missing = [c for c in ("file", "gloss") if c not in index.columns]
-    if missing:
-        raise BadAnnotations(f"{where}: missing columns {missing}; the index needs file and "
-                             "gloss (optional: clip_id, signer, split)")
-    index = index.copy()
-    for column in ("file", "gloss"):
-        empty = index[column].astype(str).str.strip() == ""
-        if empty.any():
-            raise BadAnnotations(f"{where}: row {int(np.flatnonzero(empty)[0]) + 2} has an empty "
-                                 f"{column!r}")
-    index["file"] = index["file"].astype(str)
-    index["gloss"] = index["gloss"].astype(str)
-    # absolute, so that a store made from `--videos ../x` is recognised from anywhere
-    videos = Path(os.path.abspath(videos))
-    index["video"] = [os.path.abspath(p if p.is_absolute() else videos / p)
-                      for p in map(Path, index["file"])]
-    given = index["clip_id"].astype(str).str.strip() if "clip_id" in index else \
-        pd.Series("", index=index.index)
-    index["clip_id"] = [cid or default_clip_id(f, videos) for cid, f in zip(given, index["file"])]
-    duplicated = index["clip_id"][index["clip_id"].duplicated()].tolist()
-    if duplicated:
-        raise BadAnnotations(f"{where}: duplicate clip ids {duplicated[:3]}; each row must "
-                             "name a different clip (add a clip_id column)")
-    if "signer" not in index:
-        index["signer"] = UNKNOWN_SIGNER
-    index["signer"] = index["signer"].astype(str).replace("", UNKNOWN_SIGNER)
-    for column in ("start_time", "end_time"):
-        if column in index:
-            index[column] = pd.to_numeric(index[column], errors="coerce")
-    if "split" not in index:
-        index["split"] = ""
-    index["split"] = index["split"].astype(str).str.strip().str.lower().replace("dev", "val")
-    return index.reset_index(drop=True)
-
-
-@dataclass
-class ExtractionPlan:
-    """What to extract and how to label it: the index, the vocabulary, the store's name."""
-
-    index: pd.DataFrame
-    vocab: list[str] | None
-    dataset: str
-    note: str = ""
-
-
-def plan_extraction(videos: Path, dataset: str | None = None, index_file: Path | None = None,
-                    annotations: Path | None = None) -> ExtractionPlan:
-    """The generic index, or a dataset's own layout and vocabulary (``gsl``, ``msasl``)."""
+# --- what to extract ------------------------------------------------------------------------
+def plan_extraction(videos: Path, dataset: str | None = None,
+                    request: ExtractionRequest = ExtractionRequest()) -> ExtractionPlan:
+    """The folder's own index, or the plan of the registered dataset named ``dataset``."""
     videos = Path(videos)
     if not videos.exists():
         raise BadAnnotations(f"{videos}: no such folder of videos")
-    if dataset in (None, "", "videos"):
-        return ExtractionPlan(read_index(videos, index_file), None, store_name(videos))
-    if dataset == "gsl":
-        from harness.adapters import gsl
-        index, vocab, absent = gsl.extraction_index(videos, annotations)
-        index = normalise_index(index, videos, f"{videos} (GSL split files)")
-        note = (f"{absent} clips listed in the GSL split files have no frame folder under "
-                f"{videos}; extracting the {len(index)} present") if absent else ""
-        return ExtractionPlan(index, vocab, "gsl", note)
-    if dataset == "msasl":
-        from harness.adapters import msasl as msasl_adapter
-        index, vocab = msasl_adapter.extraction_index(videos, index_file, annotations)
-        return ExtractionPlan(index, vocab, "msasl")
-    raise BadAnnotations(f"--dataset {dataset!r}: extraction knows gsl and msasl layouts; "
-                         "for anything else give a folder with an index CSV (no --dataset)")
+    if not dataset:
+        return ExtractionPlan(read_index(videos, request.index_file), None, folder_name(videos))
+    plan = planner(dataset)(videos, request)
+    where = f"{videos} (as planned by the {dataset} dataset)"
+    return dataclasses.replace(plan, index=normalise_index(plan.index, videos, where))
 
 
-def default_clip_id(file: str, videos: Path) -> str:
-    """The file's path under the videos folder without its video suffix (else its stem)."""
-    path = Path(file)
-    if path.is_absolute():
-        try:
-            path = path.relative_to(videos)
-        except ValueError:
-            return path.stem if path.suffix.lower() in VIDEO_SUFFIXES else path.name
-    return (path.with_suffix("") if path.suffix.lower() in VIDEO_SUFFIXES else path).as_posix()
+def planner(dataset: str):
+    """The registered dataset's ``plan_extraction``; refused, naming those that have one."""
+    specs = registry.datasets()
+    offer = sorted(name for name, spec in specs.items() if spec.plan_extraction is not None)
+    hint = (f"datasets that plan their extraction: {', '.join(offer) or 'none'}; for any "
+            "other folder leave out --dataset and give an index CSV")
+    if dataset not in specs:
+        raise UnknownPlugin(f"--dataset {dataset!r}: no such dataset is registered; {hint}")
+    if specs[dataset].plan_extraction is None:
+        raise BadConfig(f"--dataset {dataset!r}: this dataset does not plan extraction from "
+                        f"videos; {hint}")
+    return specs[dataset].plan_extraction
 
 
-# --- work items and their outcome ---------------------------------------------------------
-@dataclass(frozen=True)
-class Job:
-    clip_id: str
-    video: str
-    part: str
-
-
-@dataclass
-class Outcome:
-    job: Job
-    n_frames: int = 0
-    error: str | None = None
-    fatal: str | None = None
-
-
-def save_part(path: Path, landmarks: np.ndarray) -> None:
-    """Atomic ``np.save``: a crash leaves the old part or none, never half of one."""
-    with atomic_path(path, suffix=".npy") as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, np.ascontiguousarray(landmarks, dtype=np.float32),
-                    allow_pickle=False)
-
-
-def process_job(job: Job, extractor, save: SaveFn) -> Outcome:
-    """Extract one clip; decoding problems become an error row, write problems are fatal."""
-    from harness.extract.video_io import iter_frames
-    try:
-        landmarks = extractor(iter_frames(job.video))
-    except SlrbenchError as error:
-        return Outcome(job, error=str(error))
-    except Exception as error:  # noqa: BLE001 - one clip's failure must not stop the run
-        return Outcome(job, error=f"{job.video}: {type(error).__name__}: {error}")
-    if np.isnan(landmarks).all():
-        return Outcome(job, error=f"{job.video}: MediaPipe found no person in any of "
-                                  f"{len(landmarks)} frames")
-    try:
-        save(Path(job.part), landmarks)
-    except OSError as error:
-        return Outcome(job, fatal=f"cannot write {job.part} ({error.strerror or error})")
-    return Outcome(job, n_frames=int(landmarks.shape[0]))
-
-
-# --- worker processes ---------------------------------------------------------------------
-_WORKER: dict = {}
-
-
-def _exit_with_parent(parent: int) -> None:
-    # A pool worker blocked in MediaPipe outlives a killed parent and keeps burning CPU;
-    # a daemon thread ends it once it is orphaned.
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _init_worker(extractor_name: str, verbose: bool, save: SaveFn, parent: int) -> None:
-    _exit_with_parent(parent)
-    if not verbose:
-        from harness.util.quiet import discard_output, silence_native_logs
-        silence_native_logs()
-        # MediaPipe's C++ code logs through absl straight to fd 2 and ignores GLOG_* and
-        # ABSL_* variables; a worker has nothing else to say on stderr.
-        discard_output(2)
-    from harness.extract.extractors import make_extractor
-    _WORKER["extractor"] = make_extractor(extractor_name)
-    _WORKER["save"] = save
-
-
-def _run_job(job: Job) -> Outcome:
-    return process_job(job, _WORKER["extractor"], _WORKER["save"])
-
-
-# --- the run ------------------------------------------------------------------------------
-@dataclass
-class ExtractSummary:
-    store: Path | None
-    clips: int = 0
-    extracted: int = 0
-    resumed: int = 0
-    reused: int = 0
-    failed: int = 0
-    frames: int = 0
-    seconds: float = 0.0
-    workers: int = 0
-    errors_csv: Path | None = None
-    errors: list[dict] = field(default_factory=list)
-
-    @property
-    def frames_per_second(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-def tally(outcome: Outcome, job: Job, summary: ExtractSummary, errors: list[dict]
-          ) -> str | None:
-    """Count one finished clip (local pool or Ray); returns the error that stops everything."""
-    if outcome.fatal:
-        return outcome.fatal
-    if outcome.error:
-        errors.append({"clip_id": job.clip_id, "video": job.video, "error": outcome.error})
-    else:
-        summary.extracted += 1
-        summary.frames += outcome.n_frames
-    return None
+def _source(file: str, row: dict) -> tuple:
+    """Where a clip's landmarks come from: the file and the frame window (if any)."""
+    return (str(file), *(int(row[c]) for c in WINDOW_COLUMNS if pd.notna(row.get(c))))
 
 
 def _old_store(out: Path) -> LandmarkStore | None:
@@ -324,38 +128,6 @@ def _write_errors(path: Path, errors: list[dict]) -> None:
     write_text(path, buffer.getvalue())
 
 
-def _run_pool(jobs: list[Job], totals: dict[str, int], config: ExtractConfig, save: SaveFn,
-              summary: ExtractSummary, errors: list[dict]) -> None:
-    workers = config.worker_count(len(jobs))
-    summary.workers = workers
-    context = multiprocessing.get_context("spawn")
-    fatal = None
-    with bar(sum(totals.values()), "extracting landmarks", unit="frames") as progress, \
-            futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                        initargs=(config.extractor, config.verbose, save,
-                                                  os.getpid())) as pool:
-        pending = {pool.submit(_run_job, job): job for job in jobs}
-        try:
-            for future in futures.as_completed(pending):
-                job = pending[future]
-                try:
-                    outcome = future.result()
-                except futures.process.BrokenProcessPool as error:
-                    fatal = f"a worker process died ({error}) while extracting {job.video}"
-                    break
-                except futures.CancelledError:
-                    continue
-                progress.advance(outcome.n_frames or totals.get(job.clip_id, 0))
-                fatal = tally(outcome, job, summary, errors)
-                if fatal is not None:
-                    break
-        finally:
-            if fatal is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-    if fatal is not None:
-        raise ExtractionAborted(fatal)
-
-
 def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | None = None,
                   dataset: str | None = None, config: ExtractConfig = ExtractConfig(),
                   save: SaveFn = save_part, lacks: Sequence[str] = ()) -> ExtractSummary:
@@ -367,44 +139,46 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
     if unknown:
         raise BadAnnotations(f"glosses {unknown[:5]} are not in the {dataset or 'index'} "
                              "vocabulary; fix the index or the class list")
+    if config.backend not in POOLS:
+        raise BadConfig(f"--backend {config.backend!r}: choose one of {', '.join(POOLS)}")
     parts = parts_dir(out)
     parts.mkdir(parents=True, exist_ok=True)
     old = _old_store(out)
-    # A clip already in the store is reused when it comes from the same file.
-    wanted = dict(zip(index["clip_id"], index["video"]))
+    # A clip already in the store is reused when it comes from the same file and frames.
+    wanted = {row["clip_id"]: _source(row["path"], row) for row in index.to_dict("records")}
     old_rows = {} if old is None or "video" not in old.meta else {
-        cid: i for i, (cid, video) in enumerate(zip(old.meta["clip_id"].astype(str),
-                                                    old.meta["video"].astype(str)))
-        if wanted.get(cid) == video}
+        cid: i for i, (cid, row) in enumerate(zip(old.meta["clip_id"].astype(str),
+                                                  old.meta.to_dict("records")))
+        if wanted.get(cid) == _source(row["video"], row)}
     summary = ExtractSummary(store=None, clips=len(index))
     errors: list[dict] = []
     fps: dict[str, float] = {}
     totals: dict[str, int] = {}
+    part_of: dict[str, Path] = {}
     jobs: list[Job] = []
-    for row in index.itertuples(index=False):
+    for row, (first, stop) in zip(index.itertuples(index=False), windows(index)):
         if row.clip_id in old_rows:
             summary.reused += 1
             continue
         try:
-            info = _quiet_probe(row.video, config.verbose)
+            info = _quiet_probe(row.path, config.verbose)
         except BadVideo as error:
-            errors.append({"clip_id": row.clip_id, "video": row.video, "error": str(error)})
+            errors.append({"clip_id": row.clip_id, "video": row.path, "error": str(error)})
             continue
         fps[row.clip_id] = info.fps
-        part = parts / f"{part_key(row.clip_id)}.npy"
+        # a changed window is a different clip: its part must not be resumed
+        whole = first == 0 and stop is None
+        part = part_of[row.clip_id] = parts / \
+            f"{part_key(row.clip_id if whole else f'{row.clip_id}#{first}:{stop}')}.npy"
         if part.exists():
             summary.resumed += 1
             continue
-        totals[row.clip_id] = info.n_frames
-        jobs.append(Job(row.clip_id, row.video, str(part)))
+        totals[row.clip_id] = max(0, min(info.n_frames, stop or info.n_frames) - first)
+        jobs.append(Job(row.clip_id, row.path, str(part), first, stop))
 
     if jobs:
         try:
-            if config.backend == "ray":
-                from harness.sweep.backends import ray_extract_pool
-                ray_extract_pool(jobs, totals, config, save, summary, errors, config.address)
-            else:
-                _run_pool(jobs, totals, config, save, summary, errors)
+            POOLS[config.backend](jobs, totals, config, save, summary, errors)
         except ExtractionAborted as error:
             _write_errors(errors_file(out), errors)
             done = len(list(parts.glob("*.npy")))
@@ -424,7 +198,7 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
                   and set(keep["clip_id"]) == set(old.meta["clip_id"].astype(str))
                   and tuple(old.vocab) == vocab)
     if not up_to_date:
-        _pack(out, keep, vocab, dataset or out.name, fps, old, old_rows, parts, lacks)
+        _pack(out, keep, vocab, dataset or out.name, fps, old, old_rows, part_of, parts, lacks)
     if not config.keep_parts:
         shutil.rmtree(parts, ignore_errors=True)
     summary.store = out
@@ -434,10 +208,9 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
 
 def _pack(out: Path, keep: pd.DataFrame, vocab: tuple[str, ...], dataset: str,
           fps: dict[str, float], old: LandmarkStore | None, old_rows: dict[str, int],
-          parts: Path, lacks: Sequence[str]) -> None:
+          part_of: dict[str, Path], parts: Path, lacks: Sequence[str]) -> None:
     label_of = {g: i for i, g in enumerate(vocab)}
-    extra_columns = [c for c in OPTIONAL_COLUMNS if c in keep.columns
-                     and c not in ("clip_id", "signer", "split", "label")]
+    extra_columns = [c for c in KEPT_COLUMNS if c in keep.columns]
     # Reused clips are copied out of the old store before it is replaced: read them into
     # memory only one at a time, through the memory map.
     try:
@@ -450,12 +223,12 @@ def _pack(out: Path, keep: pd.DataFrame, vocab: tuple[str, ...], dataset: str,
                     landmarks = np.array(old.clip(i))
                     clip_fps = float(old.meta["fps"].iloc[i])
                 else:
-                    landmarks = np.load(parts / f"{part_key(cid)}.npy", allow_pickle=False)
+                    landmarks = np.load(part_of[cid], allow_pickle=False)
                     clip_fps = fps[cid]
                 meta = {"clip_id": cid, "gloss": row["gloss"], "label": label_of[row["gloss"]],
                         "split": row["split"], "signer": row["signer"], "fps": clip_fps,
                         "n_frames": int(landmarks.shape[0]), "source": row["file"],
-                        "video": row["video"]}
+                        "video": row["path"]}
                 meta.update({c: row[c] for c in extra_columns})
                 writer.add(meta, landmarks)
     except OSError as error:
@@ -472,8 +245,8 @@ def extract_videos(paths: Sequence[Path | str], verbose: bool = False) -> list[n
     Raises BadVideo for a clip that cannot be read or shows nobody.
     """
     from harness.extract.extractors import make_extractor
-    from harness.util.quiet import fd_stderr_silenced, silence_native_logs
     from harness.extract.video_io import iter_frames
+    from harness.util.quiet import fd_stderr_silenced, silence_native_logs
     if not verbose:
         silence_native_logs()
     quiet = fd_stderr_silenced if not verbose else contextlib.nullcontext

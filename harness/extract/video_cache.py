@@ -198,13 +198,17 @@ class CachedVideos:
     After the first read of a clip, no read touches its video file or the decoder: the
     content hash is remembered and the frames come memory-mapped from the cache. Only the
     ``MAX_OPEN`` most recently used clips stay mapped (each map holds a file descriptor).
+    ``windows``: a 0-based ``(first, stop)`` slice of each clip's frames (default: all);
+    the cache holds whole videos, so clips cut from one video share its entry.
     """
 
     MAX_OPEN = 256
 
-    def __init__(self, paths: Sequence[Path | str], cache: VideoCache):
+    def __init__(self, paths: Sequence[Path | str], cache: VideoCache,
+                 windows: Sequence[tuple[int, int | None]] | None = None):
         self.paths = [Path(p) for p in paths]
         self.cache = cache
+        self.windows = list(windows) if windows is not None else [(0, None)] * len(self.paths)
         self._open: OrderedDict[int, CachedClip] = OrderedDict()
         self._digests: dict[int, str] = {}
         self._shapes: dict[int, tuple[int, float]] = {}   # i -> (frames, fps)
@@ -230,10 +234,13 @@ class CachedVideos:
         return clip
 
     def video(self, i: int) -> np.ndarray:
-        return self._get(i).frames
+        first, stop = self.windows[i]
+        return self._get(i).frames[first:stop]
 
     def n_frames(self, i: int) -> int:
-        return self._shapes[i][0] if i in self._shapes else len(self._get(i).frames)
+        total = self._shapes[i][0] if i in self._shapes else len(self._get(i).frames)
+        first, stop = self.windows[i]
+        return len(range(total)[first:stop])
 
     def fps(self, i: int) -> float:
         return self._shapes[i][1] if i in self._shapes else self._get(i).fps
@@ -252,7 +259,8 @@ class CachedVideos:
     def __getstate__(self) -> dict:
         # Data-loader workers re-open the memory maps (pickling one would copy its data)
         # and reuse the content hashes, so they never read a video file.
-        return {"paths": self.paths, "cache": self.cache, "_open": OrderedDict(),
+        return {"paths": self.paths, "cache": self.cache, "windows": self.windows,
+                "_open": OrderedDict(),
                 "_digests": dict(self._digests), "_shapes": dict(self._shapes), "_memo": None}
 
 

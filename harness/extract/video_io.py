@@ -7,10 +7,10 @@ from typing import Iterator
 
 import numpy as np
 
+from harness.data.index import VIDEO_SUFFIXES  # noqa: F401 - what counts as a video file
 from harness.errors import BadVideo
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 DEFAULT_FRAME_FOLDER_FPS = 30.0  # GSL frame folders carry no rate; the dataset was 30 fps
 
 
@@ -77,16 +77,25 @@ def probe(path: Path | str) -> VideoInfo:
         capture.release()
 
 
-def iter_frames(path: Path | str) -> Iterator[np.ndarray]:
-    """Yield uint8 RGB frames ``[H, W, 3]`` one by one (a file or a frame folder)."""
+def iter_frames(path: Path | str, first: int = 0, stop: int | None = None
+                ) -> Iterator[np.ndarray]:
+    """Yield uint8 RGB frames ``[H, W, 3]`` one by one (a file or a frame folder).
+
+    ``first``/``stop``: a 0-based, half-open window of the frames; frames before it are
+    skipped undecoded where the format allows. A window that holds no frame is an error.
+    """
     path = Path(path)
     cv2 = _cv2()
+    window = "" if first == 0 and stop is None else \
+        f" in the frame window {first + 1}..{'end' if stop is None else stop}"
     if path.is_dir():
         files = frame_files(path)
         if not files:
             raise BadVideo(f"{path}: frame folder has no .jpg/.png frames")
+        if not files[first:stop]:
+            raise BadVideo(f"{path}: no frames{window} (the folder has {len(files)})")
         size = None
-        for file in files:
+        for file in files[first:stop]:
             frame = cv2.imread(str(file))
             if frame is None:
                 raise BadVideo(f"{file}: cannot decode this image")
@@ -101,12 +110,20 @@ def iter_frames(path: Path | str) -> Iterator[np.ndarray]:
     if not path.exists():
         raise BadVideo(f"{path}: no such video file")
     capture, rotation = _open_upright(path)
-    count = 0
+    position = count = 0
     try:
-        while True:
-            ok, frame = capture.read()
+        # Read through rather than seek: seeking lands on key frames in many codecs, so
+        # a window would start a few frames off.
+        while stop is None or position < stop:
+            if position < first:
+                ok = capture.grab()
+            else:
+                ok, frame = capture.read()
             if not ok:
                 break
+            position += 1
+            if position <= first:
+                continue
             count += 1
             if rotation is not None:
                 frame = cv2.rotate(frame, rotation)
@@ -114,11 +131,5 @@ def iter_frames(path: Path | str) -> Iterator[np.ndarray]:
     finally:
         capture.release()
     if count == 0:
-        raise BadVideo(f"{path}: the video has no decodable frames")
-
-
-def read_video(path: Path | str) -> tuple[np.ndarray, float]:
-    """All frames ``[T, H, W, 3]`` uint8 RGB and the frame rate."""
-    info = probe(path)
-    frames = np.stack(list(iter_frames(path)))
-    return frames, info.fps
+        raise BadVideo(f"{path}: the video has no decodable frames{window}"
+                       + (f" (it ends after frame {position})" if window else ""))

@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.errors import BadConfig, SlrbenchError
 from harness.run.runner import RunConfig, run_experiment
+from harness.util.ray import connect_ray
 
 BACKENDS = ("local", "ray")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -221,35 +222,6 @@ class LocalBackend:
 
 
 # --- Ray -----------------------------------------------------------------------------------
-def forwarded_environment() -> dict[str, str]:
-    """slrbench's own settings (data roots, progress) for workers on other machines."""
-    return {k: v for k, v in os.environ.items() if k.startswith("SLRBENCH_")}
-
-
-def connect_ray(address: str | None, num_cpus: int | None, verbose: bool) -> bool:
-    """Use the Ray instance this process is connected to, else connect to ``address``, else
-    start a quiet local instance. True when this call started or connected it (so the
-    caller shuts it down), False when it was already there."""
-    import logging
-
-    import ray
-    if ray.is_initialized():
-        return False
-    quiet = {"log_to_driver": verbose, "logging_level": logging.INFO if verbose else logging.ERROR}
-    env = forwarded_environment()
-    try:
-        if address:
-            ray.init(address=address, runtime_env={"env_vars": env} if env else None, **quiet)
-        else:
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                     **quiet)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise BadConfig(f"cannot start or reach Ray at {address or 'a local Ray instance'}: "
-                        f"{str(error).splitlines()[0]}; check --address (e.g. "
-                        "ray://HOST:10001 or auto) or use --backend local") from None
-    return True
-
-
 class RayBackend:
     """Each run is a Ray task declaring ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs.
 
@@ -342,65 +314,3 @@ class RayBackend:
             import ray
             ray.shutdown()
             self._owned = False
-
-
-# --- landmark extraction on Ray (a drop-in for harness.extract.pipeline's process pool) ------------
-class _ExtractActor:
-    """One MediaPipe extractor per Ray worker, built once and reused for many clips."""
-
-    def __init__(self, extractor: str, verbose: bool, save):
-        os.environ["SLRBENCH_PROGRESS"] = "0"
-        if not verbose:
-            from harness.util.quiet import silence_native_logs
-            silence_native_logs()
-        from harness.extract.extractors import make_extractor
-        self._extractor = make_extractor(extractor)
-        self._save = save
-
-    def run(self, job):
-        from harness.extract.pipeline import process_job
-        return process_job(job, self._extractor, self._save)
-
-
-def ray_extract_pool(jobs: list, totals: dict[str, int], config, save, summary,
-                     errors: list[dict], address: str | None = None) -> None:
-    """``harness.extract.pipeline``'s ``_run_pool`` on Ray: the same jobs, outcomes and bookkeeping.
-
-    Each clip goes through :func:`harness.extract.pipeline.process_job` in one of ``config.workers``
-    actors (default: one per CPU of the cluster). Parts are written by the workers, so on
-    a multi-machine cluster the store's folder must be shared by every machine.
-    """
-    import ray
-    from ray.exceptions import RayError
-    from ray.util import ActorPool
-
-    from harness.errors import ExtractionAborted
-    from harness.extract.pipeline import tally
-    from harness.util.progress import bar
-    owned = connect_ray(address, None, config.verbose)
-    fatal = None
-    try:
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        workers = max(1, min(config.workers if config.workers > 0 else cpus, len(jobs)))
-        summary.workers = workers
-        actor = ray.remote(num_cpus=1)(_ExtractActor)
-        actors = [actor.remote(config.extractor, config.verbose, save) for _ in range(workers)]
-        by_clip = {job.clip_id: job for job in jobs}
-        with bar(sum(totals.values()), "extracting landmarks (ray)", unit="frames") as progress:
-            try:
-                for outcome in ActorPool(actors).map_unordered(
-                        lambda worker, job: worker.run.remote(job), jobs):
-                    job = by_clip[outcome.job.clip_id]
-                    progress.advance(outcome.n_frames or totals.get(job.clip_id, 0))
-                    fatal = tally(outcome, job, summary, errors)
-                    if fatal is not None:
-                        break
-            except RayError as error:
-                fatal = f"a Ray worker died while extracting ({type(error).__name__})"
-        for worker in actors:
-            ray.kill(worker)
-    finally:
-        if owned:
-            ray.shutdown()
-    if fatal is not None:
-        raise ExtractionAborted(fatal)

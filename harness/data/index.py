@@ -1,0 +1,176 @@
+"""The one reader of a folder's clip index: ``index.csv``, else ``labels.csv``.
+
+An index is a CSV with a header row, one clip a row. ``file`` (a video, a folder of JPEG
+frames or a landmark file, relative to the index's folder or absolute) and ``gloss`` are
+required; optional columns: ``clip_id``, ``signer``, ``session``, ``split``, ``label``,
+``fps``, ``url``, ``start_time``/``end_time`` (seconds) and ``start_frame``/``end_frame``
+(a 1-based, inclusive window of the frames to use; ``end_frame`` -1 or empty: to the last
+frame). ``slrbench data extract``, the ``landmarks`` and the ``videos`` datasets all read
+it here, so one folder means the same clips to each of them.
+
+When a folder holds both names, ``index.csv`` wins (it is the name slrbench writes itself,
+e.g. ``data fetch``); ``labels.csv`` is read only where there is no ``index.csv``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.errors import BadAnnotations, SlrbenchError
+
+INDEX_NAMES = ("index.csv", "labels.csv")       # in this order: the first found is read
+REQUIRED = ("file", "gloss")
+NUMERIC_COLUMNS = ("fps", "start_time", "end_time")
+WINDOW_COLUMNS = ("start_frame", "end_frame")
+TO_THE_END = -1                                 # end_frame of a window that runs to the end
+UNKNOWN_SIGNER = "unknown"
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+LANDMARK_SUFFIXES = (".npy", ".parquet", ".pose")
+COLUMNS_HELP = ("columns file,gloss (optional clip_id, signer, session, split, fps, "
+                "start_frame, end_frame)")
+
+
+def find_index(folder: Path, error: type[SlrbenchError] = BadAnnotations,
+               fix: str = f"write one with {COLUMNS_HELP}, file relative to this folder") -> Path:
+    """``folder``'s index file; else ``error`` naming the folder, the names looked for and ``fix``."""
+    folder = Path(folder)
+    for name in INDEX_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    raise error(f"{folder}: no {' or '.join(INDEX_NAMES)} here; {fix}")
+
+
+def read_index(folder: Path, index_file: Path | None = None) -> pd.DataFrame:
+    """The clips of ``folder`` (its own index file unless ``index_file`` is given).
+
+    Columns: ``clip_id, file, path`` (absolute), ``gloss, signer, split`` (lower case,
+    ``dev`` read as ``val``, empty where not given) and any optional columns, as text but
+    for the numeric ones; see :func:`normalise_index`.
+    """
+    folder = Path(folder)
+    index_file = Path(index_file) if index_file else find_index(folder)
+    if not index_file.is_file():
+        raise BadAnnotations(f"{index_file}: no such index file; give --index a CSV with "
+                             f"{COLUMNS_HELP}")
+    try:
+        index = pd.read_csv(index_file, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise BadAnnotations(f"{index_file}: not a readable CSV ({error}); it needs a header "
+                             f"row with {COLUMNS_HELP}") from None
+    return normalise_index(index, folder, str(index_file))
+
+
+def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFrame:
+    """Check an index table and complete it; ``where`` names it in errors.
+
+    Idempotent: a table this returned comes back the same, so a dataset may hand over
+    either its raw rows or rows it read with :func:`read_index`.
+    """
+    missing = [c for c in REQUIRED if c not in index.columns]
+    if missing:
+        raise BadAnnotations(f"{where}: missing columns {missing}; the index needs "
+                             f"{COLUMNS_HELP}")
+    index = index.copy()
+    for column in REQUIRED:
+        index[column] = _text(index[column])
+        _refuse_empty(index[column].str.strip() == "", where, f"an empty {column!r}")
+    # absolute, so that a store made from `--videos ../x` is recognised from anywhere
+    folder = Path(os.path.abspath(folder))
+    index["path"] = [os.path.abspath(p if p.is_absolute() else folder / p)
+                     for p in map(Path, index["file"])]
+    given = _text(index["clip_id"]).str.strip() if "clip_id" in index else \
+        pd.Series("", index=index.index)
+    index["clip_id"] = [cid or default_clip_id(f, folder) for cid, f in zip(given, index["file"])]
+    duplicated = index["clip_id"][index["clip_id"].duplicated()].tolist()
+    if duplicated:
+        raise BadAnnotations(f"{where}: duplicate clip ids {duplicated[:3]}; each row must "
+                             "name a different clip (add a clip_id column with unique values)")
+    index["signer"] = (_text(index["signer"]).str.strip().replace("", UNKNOWN_SIGNER)
+                       if "signer" in index else UNKNOWN_SIGNER)
+    index["split"] = (_text(index["split"]).str.strip().str.lower().replace("dev", "val")
+                      if "split" in index else "")
+    for column in NUMERIC_COLUMNS:
+        if column in index:
+            index[column] = _numbers(index[column], where, column)
+    if any(c in index for c in WINDOW_COLUMNS):
+        _frame_window(index, where)
+    return index.reset_index(drop=True)
+
+
+def default_clip_id(file: str, folder: Path) -> str:
+    """The file's path under ``folder`` without its video or landmark suffix (else its stem)."""
+    suffixes = VIDEO_SUFFIXES + LANDMARK_SUFFIXES
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(folder)
+        except ValueError:
+            return path.stem if path.suffix.lower() in suffixes else path.name
+    return (path.with_suffix("") if path.suffix.lower() in suffixes else path).as_posix()
+
+
+def _refuse_empty(bad: pd.Series, where: str, what: str) -> None:
+    if bad.any():
+        raise BadAnnotations(f"{where}: row {int(np.flatnonzero(bad.to_numpy())[0]) + 2} has "
+                             f"{what}")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """As text, a missing value (NaN, None) as an empty cell, as the CSV reader gives it."""
+    return values.where(values.notna(), "").astype(str)
+
+
+def _numbers(values: pd.Series, where: str, column: str) -> pd.Series:
+    text = _text(values).str.strip()
+    numbers = pd.to_numeric(text.mask(text == ""), errors="coerce")
+    bad = numbers.isna() & (text != "")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise BadAnnotations(f"{where}: row {row + 2} has {column} {text.iloc[row]!r}, "
+                             "not a number")
+    return numbers.astype(float)
+
+
+def _frame_window(index: pd.DataFrame, where: str) -> None:
+    """``start_frame``/``end_frame`` as integers: 1-based, inclusive, -1 = to the end."""
+    start = (_numbers(index["start_frame"], where, "start_frame") if "start_frame" in index
+             else pd.Series(np.nan, index=index.index)).fillna(1)
+    end = (_numbers(index["end_frame"], where, "end_frame") if "end_frame" in index
+           else pd.Series(np.nan, index=index.index)).fillna(TO_THE_END)
+    _refuse_empty((start != start.round()) | (end != end.round()), where,
+                  "a start_frame or end_frame that is not a whole frame number")
+    _refuse_empty(start < 1, where, "start_frame below 1 (frames are counted from 1)")
+    _refuse_empty((end != TO_THE_END) & (end < start), where,
+                  f"end_frame before start_frame (end_frame {TO_THE_END} or empty: to the "
+                  "last frame)")
+    index["start_frame"] = start.astype(np.int64)
+    index["end_frame"] = end.astype(np.int64)
+
+
+def windows(index: pd.DataFrame) -> list[tuple[int, int | None]]:
+    """Each clip's frames as a 0-based ``(first, stop)`` slice: its window, else all of them."""
+    if "start_frame" not in index:
+        return [(0, None)] * len(index)
+    return [(int(start) - 1, None if int(end) == TO_THE_END else int(end))
+            for start, end in zip(index["start_frame"], index["end_frame"])]
+
+
+def folder_name(folder: Path) -> str:
+    """What a folder's clips are called: its name without a ``-videos`` suffix."""
+    return Path(folder).resolve().name.removesuffix("-videos")
+
+
+def clip_meta(index: pd.DataFrame) -> pd.DataFrame:
+    """An index read here as clip metadata (``fps`` NaN where not given, ``n_frames`` 0:
+    the adapter counts them); ``label`` is added by :func:`harness.data.clips.relabel`."""
+    meta = pd.DataFrame({
+        "clip_id": index["clip_id"], "gloss": index["gloss"], "split": index["split"],
+        "signer": index["signer"], "fps": index["fps"] if "fps" in index else np.nan,
+        "n_frames": 0, "source": index["file"]})
+    for column in ("session", *WINDOW_COLUMNS):
+        if column in index:
+            meta[column] = index[column]
+    return meta
