@@ -17,7 +17,8 @@ from common import argument_parser, default_tracking_uri, report
 
 from harness import registry
 from harness.util.config import field_names
-from harness.sweep.plan import SweepConfig, SweepInterrupted, mean_std, run_grid
+from harness.sweep.plan import SweepConfig, SweepInterrupted, run_grid
+from harness.util.stats import format_mean_std
 
 MODELS = ("pooled_logreg", "keyframe_mlp", "lstm", "spoter")
 DATASETS = ("asl-signs", "signo")
@@ -31,8 +32,8 @@ def rows_of(summary) -> list[dict]:
         rows.append({
             "model": cell["model"], "dataset": cell["dataset"], "vocab": int(cell["vocab"]),
             "seeds": int(cell["seeds"]),
-            "top-1": mean_std(cell["test_top1_mean"], cell["test_top1_std"]),
-            "top-5": mean_std(cell["test_top5_mean"], cell["test_top5_std"]),
+            "top-1": format_mean_std(cell["test_top1_mean"], cell["test_top1_std"]),
+            "top-5": format_mean_std(cell["test_top5_mean"], cell["test_top5_std"]),
             "test_top1_mean": cell["test_top1_mean"], "test_top1_std": cell["test_top1_std"],
             "test_top5_mean": cell["test_top5_mean"], "test_top5_std": cell["test_top5_std"],
             "macro_f1_mean": cell["test_macro_f1_mean"],

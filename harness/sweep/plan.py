@@ -31,6 +31,7 @@ from harness.run.runner import RunConfig, config_fingerprint, model_config, requ
 from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
 from harness.run.tracking import (TAG, client, ensure_experiment, experiment_name,
                                   is_tracking_failure, load_runs)
+from harness.util.stats import MeanStd
 
 KEY_TAGS = ("model", "dataset", "vocab", "seed", "split_hash", "config_hash")
 SWEEP_TAG = TAG + "sweep"          # one id per invocation of a sweep
@@ -493,17 +494,9 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
         cell = {"model": model, "dataset": dataset, "vocab": int(vocab),
                 "seeds": len(done), "planned": len(group)}
         for metric in SUMMARY_METRICS:
-            values = done[metric].dropna()
-            cell[f"{metric}_mean"] = float(values.mean()) if len(values) else float("nan")
-            cell[f"{metric}_std"] = float(values.std()) if len(values) > 1 else float("nan")
+            stat = MeanStd.of(done[metric])
+            cell[f"{metric}_mean"], cell[f"{metric}_std"] = stat.mean, stat.std
         cells.append(cell)
     columns = ["model", "dataset", "vocab", "seeds", "planned",
                *[f"{m}_{s}" for m in SUMMARY_METRICS for s in ("mean", "std")]]
     return pd.DataFrame(cells, columns=columns)
-
-
-def mean_std(mean: float, std: float, digits: int = 3) -> str:
-    """``0.833 ± 0.012``; one seed has no spread: ``0.833``; no run: ``-``."""
-    if pd.isna(mean):
-        return "-"
-    return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"

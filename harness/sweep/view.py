@@ -7,13 +7,14 @@ ended run is one line on stderr.
 from __future__ import annotations
 
 import collections
-import statistics
 import time
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
+
+from harness.util.stats import MeanStd, format_mean_std
 
 STATUS_STYLE = {"finished": "green", "skipped": "dim", "failed": "red", "crashed": "red",
                 "killed": "yellow"}
@@ -97,13 +98,8 @@ class SweepView:
             statuses = collections.Counter(p.status for p in points)
             done = statuses["finished"] + statuses["skipped"]
             failed = statuses["failed"] + statuses["crashed"] + statuses["killed"]
-            top1 = [p.metrics["test_top1"] for p in points
-                    if p.status in ("finished", "skipped") and "test_top1" in p.metrics]
-            so_far = "-"
-            if top1:
-                so_far = f"{statistics.mean(top1):.3f}"
-                if len(top1) > 1:
-                    so_far += f" ± {statistics.stdev(top1):.3f}"
+            so_far = MeanStd.of(p.metrics.get("test_top1") for p in points
+                                if p.status in ("finished", "skipped")).format()
             table.add_row(model, dataset, str(vocab), f"{done}/{len(points)}",
                           str(statuses["running"] or ""),
                           Text(str(failed), style="red") if failed else "", so_far)
@@ -112,7 +108,6 @@ class SweepView:
 
 def summary_table(result, title: str | None = None) -> Table:
     """Mean ± std over seeds of test top-1 and top-5 for every cell of a sweep."""
-    from harness.sweep.plan import mean_std
     counts = result.counts
     title = title or (f"{len(result.runs)} runs: " + ", ".join(
         f"{n} {status}" for status, n in sorted(counts.items())))
@@ -125,9 +120,9 @@ def summary_table(result, title: str | None = None) -> Table:
         seeds = f"{cell['seeds']}/{cell['planned']}"
         table.add_row(cell["model"], cell["dataset"], str(cell["vocab"]),
                       seeds if cell["seeds"] == cell["planned"] else Text(seeds, style="yellow"),
-                      mean_std(cell["test_top1_mean"], cell["test_top1_std"]),
-                      mean_std(cell["test_top5_mean"], cell["test_top5_std"]),
-                      mean_std(cell["train_seconds_mean"], cell["train_seconds_std"], 1))
+                      format_mean_std(cell["test_top1_mean"], cell["test_top1_std"]),
+                      format_mean_std(cell["test_top5_mean"], cell["test_top5_std"]),
+                      format_mean_std(cell["train_seconds_mean"], cell["train_seconds_std"], 1))
     return table
 
 
