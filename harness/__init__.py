@@ -1,2 +1,5 @@
-"""slrbench: a benchmarking harness for isolated sign-language recognition."""
-__version__ = "0.1.0"
+"""slrbench: a benchmarking harness for isolated sign-language recognition.
+
+The version is the distribution's (pyproject.toml), read with
+``importlib.metadata.version("slrbench")``.
+"""

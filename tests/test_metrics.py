@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn import metrics as skm
 
-from harness.run.metrics import confusion_matrix, evaluate, most_confused_pairs, topk_accuracy
+from harness.run.metrics import confusion_matrix, evaluate, topk_accuracy
 
 
 def random_predictions(n=300, classes=12, seed=0):
@@ -32,9 +32,3 @@ def test_topk_is_monotonic_and_perfect_predictions_score_one():
     onehot = np.eye(12)[labels]
     assert evaluate(onehot, labels) == {"top1": 1.0, "top5": 1.0, "mean_class_accuracy": 1.0,
                                         "macro_f1": 1.0}
-
-
-def test_most_confused_pairs_orders_by_count():
-    matrix = np.array([[5, 3, 0], [1, 4, 0], [0, 7, 2]])
-    assert most_confused_pairs(matrix, ["a", "b", "c"]) == [("c", "b", 7), ("a", "b", 3),
-                                                              ("b", "a", 1)]

@@ -61,7 +61,3 @@ def pack(path: Path, rows: list[dict], read: Callable[[dict], np.ndarray], vocab
         for row in rows:
             writer.add(row, read(row))
             progress.advance()
-
-
-def frame_rows(meta: pd.DataFrame) -> Iterable[dict]:
-    return meta.to_dict("records")

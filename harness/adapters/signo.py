@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from harness.adapters.common import cache_key, cached_store, file_fingerprint
 from harness.data.clips import LEFT_HAND, N_LANDMARKS, RIGHT_HAND, ClipSet

@@ -10,8 +10,7 @@ view has no gloss, label, signer or source path, so no model can see a test labe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,6 @@ FACE = slice(33, 501)
 LEFT_HAND = slice(501, 522)
 RIGHT_HAND = slice(522, 543)
 PARTS = {"pose": POSE, "face": FACE, "left_hand": LEFT_HAND, "right_hand": RIGHT_HAND}
-PART_SIZES = {"pose": 33, "face": 468, "left_hand": 21, "right_hand": 21}
 
 # Pose landmark indices that matter for normalisation and mirroring.
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
@@ -30,15 +28,10 @@ LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
 # Columns every adapter fills; more (video, start_time, end_time, session, ...) may follow.
 META_COLUMNS = ("clip_id", "gloss", "label", "split", "signer", "fps", "n_frames", "source")
 SPLITS = ("train", "val", "test")
-# Columns an Unlabelled view may expose: nothing that names or locates the sign.
-UNLABELLED_COLUMNS = ("fps", "n_frames")
 
 
 class LabelAccessError(PermissionError):
     """A model tried to read a label (or anything derived from one) at prediction time."""
-
-
-LandmarkSource = Callable[[int], np.ndarray]
 
 
 @dataclass
@@ -243,7 +236,3 @@ def relabel(meta: pd.DataFrame, vocab: Sequence[str]) -> pd.DataFrame:
     meta = meta.copy()
     meta["label"] = meta["gloss"].map(index).astype(np.int64)
     return meta
-
-
-def video_path_column(meta: pd.DataFrame) -> list[Path]:
-    return [Path(p) for p in meta["video"]]

@@ -107,8 +107,8 @@ class LandmarkStore:
     def clip(self, i: int) -> np.ndarray:
         """Clip ``i`` as a fresh array, read from the file rather than sliced from the map.
 
-        Mapped pages count in the process's RSS once touched: one pass over a 7 GiB store
-        showed as 9.6 GiB resident though the kernel could drop them at will. A read keeps
+        Mapped pages count in the process's RSS once touched: one pass over a large store
+        shows all of it resident though the kernel could drop them at will. A read keeps
         them in the page cache only, so RSS is what the process really holds.
         """
         start, stop = int(self.offsets[i]), int(self.offsets[i + 1])

@@ -48,7 +48,7 @@ class HolisticConfig:
 @contextlib.contextmanager
 def _without_tensorflow_docs():
     # mediapipe.tasks imports tensorflow.tools.docs only to decorate its API docs when
-    # tensorflow is installed: 2-3 s of CPU and a page of TF log lines in every worker.
+    # tensorflow is installed: seconds of CPU and a page of TF log lines in every worker.
     # Marking that one module absent makes mediapipe fall back to its own no-op, and is
     # undone at once so that tensorflow itself stays importable.
     name = "tensorflow.tools.docs"

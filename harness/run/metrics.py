@@ -55,20 +55,6 @@ def evaluate(proba: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     return metrics
 
 
-def most_confused_pairs(matrix: np.ndarray, vocab, limit: int = 10) -> list[tuple[str, str, int]]:
-    """(true gloss, predicted gloss, count) for the largest off-diagonal cells."""
-    off = matrix.copy()
-    np.fill_diagonal(off, 0)
-    flat = np.argsort(off, axis=None)[::-1][:limit]
-    pairs = []
-    for index in flat:
-        true, pred = np.unravel_index(index, off.shape)
-        if off[true, pred] == 0:
-            break
-        pairs.append((vocab[true], vocab[pred], int(off[true, pred])))
-    return pairs
-
-
 def percentiles_ms(seconds: list[float]) -> dict[str, float]:
     values = np.asarray(seconds, dtype=np.float64) * 1000.0
     if values.size == 0:

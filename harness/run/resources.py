@@ -25,7 +25,6 @@ class PeakMemory:
 
     def __init__(self, interval: float = 0.01):
         self.interval = interval
-        self.start_bytes = 0
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -36,8 +35,7 @@ class PeakMemory:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "PeakMemory":
-        self.start_bytes = rss_bytes()
-        self.peak = self.start_bytes
+        self.peak = rss_bytes()
         self._thread.start()
         return self
 

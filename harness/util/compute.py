@@ -10,9 +10,9 @@ def torch_compute(threads: int) -> Iterator[None]:
     """Run with ``threads`` torch threads (0: unchanged) and subnormal floats flushed to 0.
 
     Late in training many softmax probabilities and Adam moments fall below 1e-38, where
-    x86 arithmetic is many times slower: on a 1000-class set the key-frame MLP's epoch grew
-    from 6.6 s to 31 s within 9 epochs, and stayed at 6.6 s flushed. TensorFlow flushes
-    them in its CPU threads too. Both settings are restored afterwards (torch cannot read
+    x86 arithmetic is many times slower, so on a large vocabulary an epoch slows down as
+    training goes on unless they are flushed. TensorFlow flushes them in its CPU threads
+    too. Both settings are restored afterwards (torch cannot read
     the flush flag, so it goes back to its default, off).
     """
     import torch   # here, not at import: harness.api must stay importable without torch cost
