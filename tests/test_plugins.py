@@ -105,10 +105,12 @@ def installed(root: Path, distribution: str, version: str, entry_point: str, mod
     '''))
     subprocess.run([*PIP, "install", "--no-deps", "--no-build-isolation", "--no-index",
                     str(root)], check=True)
+    registry.plugin_manager.cache_clear()      # this process sees the new entry point too
     try:
         yield
     finally:
         subprocess.run([*PIP, "uninstall", "-y", distribution], check=True)
+        registry.plugin_manager.cache_clear()
 
 
 @pytest.fixture(scope="module")
