@@ -1,5 +1,6 @@
 """The report's building blocks on small real inputs: the SOTA table, confusions, LaTeX,
-and reloading a dataset for the key-frame gallery."""
+benchmarks and plugin versions, choosing on validation, SVG compaction, and reloading a
+dataset for the key-frame gallery."""
 from __future__ import annotations
 
 import math
@@ -9,8 +10,9 @@ import pandas as pd
 import pytest
 
 from harness.errors import BadAnnotations
-from harness.report import collect, confusions, sota, tables
+from harness.report import collect, confusions, encode, exports, headline, sota, tables
 from harness.report.keyframes import ClipLoader, pick_clips
+from harness.report.uncertainty import Uncertainty
 
 
 def test_shipped_sota_table_has_the_seed_rows_with_sources():
@@ -25,6 +27,10 @@ def test_shipped_sota_table_has_the_seed_rows_with_sources():
     assert by[("NLA-SLR", "MS-ASL", 1000)].top1_per_instance == 73.80
     assert by[("NLA-SLR", "MS-ASL", 100)].inputs == "RGB+pose"
     assert by[("SPOTER", "WLASL", 100)].top1_per_instance == 63.18
+    assert by[("Siformer", "WLASL", 100)].top1_per_instance == 86.50
+    assert by[("I3D", "WLASL", 100)].top1_per_instance == 65.89
+    assert by[("I3D", "WLASL", 300)].inputs == "RGB"
+    assert "1910.11006" in by[("Pose-TGCN", "WLASL", 300)].source
     for row in rows:
         assert row.source
         if row.method.startswith("Key-frame"):
@@ -75,7 +81,7 @@ def test_confused_pairs_and_focus_on_a_large_vocabulary():
 
 
 def test_latex_escapes_names_and_formats_numbers():
-    assert tables.latex_escape("pooled_logreg 100% & #1") == r"pooled\_logreg 100\% \& \#1"
+    assert exports.latex_escape("pooled_logreg 100% & #1") == r"pooled\_logreg 100\% \& \#1"
     assert tables.plain(0.91383, "percent") == "91.4"
     assert tables.plain(1_234_567, "count") == "1.2M"
     assert tables.plain(150.0, "seconds") == "2.5 min"
@@ -100,8 +106,8 @@ def test_gallery_picks_confident_mistakes_and_spread_of_right_clips():
     assert list(picked["clip_id"]) == ["c00", "c06", "c08", "c09"]
 
 
-def _search_runs_row(run_id, model, split_hash, seed, top1, **config):
-    """One row in the column layout of mlflow.search_runs, as harness.run.tracking logs it."""
+def _search_runs_row(run_id, model, split_hash, seed, top1, version="1", val=None, **config):
+    """One row in the column layout of mlflow.search_runs, as harness.run.runner logs it."""
     row = {"run_id": run_id, "experiment_id": "1",
            "start_time": pd.Timestamp("2025-01-01", tz="UTC"),
            "tags.slrbench.model": model, "tags.slrbench.config_hash": str(sorted(config.items())),
@@ -109,7 +115,10 @@ def _search_runs_row(run_id, model, split_hash, seed, top1, **config):
            "params.dataset": "signo", "params.vocab_size": "10", "params.seed": str(seed),
            "params.split_seed": "0", "params.split_hash": split_hash,
            "params.split_protocol": "stratified", "params.git_commit": "abc",
-           "params.machine": "x86_64", "metrics.test_top1": top1}
+           "params.machine": "x86_64", "metrics.test_top1": top1,
+           "metrics.val_top1": top1 if val is None else val}
+    if version is not None:
+        row["tags.slrbench.model_version"] = version
     row.update({f"params.config.{k}": str(v) for k, v in config.items()})
     return row
 
@@ -125,16 +134,79 @@ def test_runs_group_by_split_and_config_with_readable_variant_names():
     tidy = collect.tidy_runs(runs, {"1": "signo-10"})
     assert set(tidy["variant"]) == {"keyframe_mlp (stages=1)", "keyframe_mlp (stages=2)",
                                     "pooled_logreg"}
-    groups = collect.split_groups(tidy)
-    assert [g.split_hash[:2] for g in groups] == ["h1", "h2"]
-    first = groups[0]
-    assert [e.variant for e in first.entries] == ["keyframe_mlp (stages=2)",
-                                                   "keyframe_mlp (stages=1)", "pooled_logreg"]
-    pooled_seeds = first.entries[1].stats["top1"]
+    found = collect.benchmarks(tidy)
+    assert [b.split_hash[:2] for b in found] == ["h1", "h2"]
+    first = found[0]
+    by_variant = {c.variant: c for c in first.configurations}
+    pooled_seeds = by_variant["keyframe_mlp (stages=1)"].stats["top1"]
     assert pooled_seeds.n == 2 and math.isclose(pooled_seeds.mean, 0.85)
     assert math.isclose(pooled_seeds.std, np.std([0.8, 0.9], ddof=1))
-    assert first.best().variant == "keyframe_mlp (stages=2)"
-    assert [e.run_ids for e in groups[1].entries] == [["d"]]
+    assert [c.run_ids for c in found[1].configurations] == [["d"]]
+
+
+def test_plugin_versions_are_never_pooled_and_a_missing_version_stands_alone():
+    runs = pd.DataFrame([
+        _search_runs_row("a", "spoter", "h1" * 32, 0, 0.60, version="1", lr=0.1),
+        _search_runs_row("b", "spoter", "h1" * 32, 1, 0.62, version="1", lr=0.1),
+        _search_runs_row("c", "spoter", "h1" * 32, 0, 0.70, version="2", lr=0.1),
+        _search_runs_row("d", "spoter", "h1" * 32, 0, 0.40, version=None, lr=0.1),
+    ])
+    tidy = collect.tidy_runs(runs)
+    [bench] = collect.benchmarks(tidy)
+    pools = {c.version: c.run_ids for c in bench.configurations}
+    assert pools == {"1": ["a", "b"], "2": ["c"], "": ["d"]}
+    assert {c.variant for c in bench.configurations} == {
+        "spoter, v1", "spoter, v2", "spoter, version not recorded"}
+    # The same runs logged before versions existed (no tag, no param) are one pool.
+    old = pd.DataFrame([_search_runs_row(r, "spoter", "h1" * 32, i, 0.6, version=None, lr=0.1)
+                        for i, r in enumerate("xyz")])
+    [bench] = collect.benchmarks(collect.tidy_runs(old))
+    assert [c.run_ids for c in bench.configurations] == [["x", "y", "z"]]
+    assert bench.configurations[0].variant == "spoter"
+
+
+def test_the_configuration_is_chosen_on_validation_never_on_test():
+    runs = pd.DataFrame([
+        # lr=0.1: best on validation, worse on test; lr=1: the reverse.
+        _search_runs_row("a", "spoter", "h1" * 32, 0, 0.50, val=0.80, lr=0.1),
+        _search_runs_row("b", "spoter", "h1" * 32, 1, 0.52, val=0.78, lr=0.1),
+        _search_runs_row("c", "spoter", "h1" * 32, 0, 0.90, val=0.60, lr=1),
+        _search_runs_row("d", "lstm", "h1" * 32, 0, 0.70, val=0.70, hidden=64),
+    ])
+    [bench] = collect.benchmarks(collect.tidy_runs(runs))
+    blank = {c.key: Uncertainty(None, {}) for c in bench.configurations}
+    result = headline.headline(bench, blank)
+    chosen = {r.configuration.model: r for r in result.rows}
+    assert chosen["spoter"].configuration.run_ids == ["a", "b"]
+    assert chosen["spoter"].candidates == 2 and chosen["spoter"].chosen_on == "val top-1"
+    assert chosen["lstm"].chosen_on == "only configuration"
+    # Ranked on test among the chosen: lstm (0.70) above spoter's chosen (0.51).
+    assert [r.configuration.model for r in result.rows] == ["lstm", "spoter"]
+    assert result.test is None and result.marked is None and "no per-clip" in result.problem
+    row = tables.headline_rows(result)[1]
+    assert row.note == "best val top-1 of 2 configurations"
+
+
+def test_coverage_of_the_official_test_split():
+    bench = collect.Benchmark("h" * 64, "wlasl", 100, "official", (1, 2, 100), "100/258", [])
+    assert bench.coverage_parts() == (100, 258)
+    assert sota.coverage_text(bench) == "100 / 258 (39 %)"
+    assert collect.Benchmark("h" * 64, "x", 2, "", (1, 2, 3), "", []).coverage_parts() is None
+
+
+def test_svg_compaction_keeps_text_and_references():
+    text = ('<?xml version="1.0"?><!DOCTYPE svg><svg width="100.123pt"><metadata>x</metadata>'
+            '<defs><clipPath id="p1"><rect x="1.23456"/></clipPath><path id="unused" d="M 1 2"/>'
+            '</defs><g><g id="axes_1"><path clip-path="url(#p1)" d="M 0.123456 1 \nL 2 3 z"/>'
+            '<text style="font-size: 8px; font-family: \'STIXGeneral\', serif" x="3.14159">0.25'
+            '</text></g></g></svg>')
+    out = encode.compact_svg(text)
+    assert "metadata" not in out and "DOCTYPE" not in out and "<?xml" not in out
+    assert 'id="p1"' in out and "unused" not in out and "<g" not in out
+    assert ">0.25</text>" in out and 'x="3.1"' in out and 'd="M0.1 1L2 3z"' in out
+    assert "text{font-family:" in out
+    uri = encode.svg_uri(out)
+    assert uri.startswith("data:image/svg+xml,") and '"' not in uri and "#" not in uri
 
 
 def test_variants_differing_in_many_fields_are_named_by_their_departures():

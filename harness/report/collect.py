@@ -1,17 +1,20 @@
-"""MLflow runs -> one tidy row per run -> groups of runs that may share a table.
+"""MLflow runs -> one tidy row per run -> benchmarks of configurations.
 
-A table only ever holds runs of one split (same split hash): accuracies measured on
-different test clips are not comparable. Inside a split, runs of the same model and the
-same plugin config (``slrbench.config_hash``) are seeds of one entry, shown as mean ± std.
+A benchmark is one dataset, vocabulary and split (one split hash): accuracies measured on
+different test clips are never compared. Inside a benchmark, runs of the same model, the
+same plugin config (``slrbench.config_hash``) and the same plugin version are the seeds of
+one configuration, shown as mean ± std. Runs of different plugin versions are never pooled:
+changed code is a different result; a run that recorded no version (logged before versions
+were) is a version of its own, "not recorded".
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from harness.util.stats import MeanStd
 from harness.run.tracking import TAG
 
 
@@ -23,24 +26,28 @@ class Metric:
     kind: str         # "percent", "count", "seconds" or "ms": how it is printed
 
 
-# The summary table's columns, in order; every other module reads them from here.
-SUMMARY_METRICS = (
+TEST_METRICS = (
     Metric("top1", "test_top1", "Top-1", "percent"),
     Metric("top5", "test_top5", "Top-5", "percent"),
-    Metric("class_acc", "test_mean_class_accuracy", "Per-class acc.", "percent"),
+    Metric("class_acc", "test_mean_class_accuracy", "Per-class", "percent"),
     Metric("macro_f1", "test_macro_f1", "Macro-F1", "percent"),
+)
+VAL_METRICS = (
+    Metric("val_top1", "val_top1", "Val top-1", "percent"),
+    Metric("val_class_acc", "val_mean_class_accuracy", "Val per-class", "percent"),
+)
+COST_METRICS = (
     Metric("parameters", "parameters", "Params", "count"),
     Metric("train_seconds", "train_seconds", "Train time", "seconds"),
     Metric("latency_ms", "latency_ms_p50", "ms / clip", "ms"),
 )
-EXTRA_METRICS = (
-    Metric("latency_p95", "latency_ms_p95", "ms / clip (p95)", "ms"),
+ORACLE_METRICS = (
     Metric("oracle_top1", "test_oracle_top1", "Oracle top-1", "percent"),
-    Metric("oracle_top5", "test_oracle_top5", "Oracle top-5", "percent"),
 )
-ALL_METRICS = SUMMARY_METRICS + EXTRA_METRICS
+ALL_METRICS = TEST_METRICS + VAL_METRICS + COST_METRICS + ORACLE_METRICS
 # How many config differences name a variant before it is abbreviated to its hash.
 MAX_VARIANT_FIELDS = 3
+NO_VERSION = ""
 
 
 def _param(runs: pd.DataFrame, name: str, default=None) -> pd.Series:
@@ -61,6 +68,11 @@ def _as_int(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype("Int64")
 
 
+def _text(series: pd.Series) -> pd.Series:
+    """Strings with every kind of missing value as ""."""
+    return series.where(series.notna(), "").astype(str).replace({"None": "", "nan": ""})
+
+
 def tidy_runs(runs: pd.DataFrame, experiments: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per run with short column names, metrics as floats, configs as dicts."""
     if runs.empty:
@@ -74,44 +86,47 @@ def tidy_runs(runs: pd.DataFrame, experiments: dict[str, str] | None = None) -> 
         "seed": _as_int(_param(runs, "seed")),
         "split_seed": _as_int(_param(runs, "split_seed", 0)),
         "split_hash": _param(runs, "split_hash").fillna(_tag(runs, "split_hash")).astype(str),
-        "split_protocol": _param(runs, "split_protocol", "").fillna("").astype(str),
-        "config_hash": _tag(runs, "config_hash").fillna("").astype(str),
+        "split_protocol": _text(_param(runs, "split_protocol", "")),
+        "config_hash": _text(_tag(runs, "config_hash")),
+        "plugin_version": _text(_tag(runs, "model_version").fillna(
+            _param(runs, "plugin.version"))),
+        "coverage_test": _text(_param(runs, "coverage.test", "")),
         "inputs": _tag(runs, "inputs").fillna("landmarks").astype(str),
         "n_train": _as_int(_param(runs, "n_train")),
         "n_val": _as_int(_param(runs, "n_val")),
         "n_test": _as_int(_param(runs, "n_test")),
-        "git_commit": _param(runs, "git_commit", "").fillna("unknown").astype(str),
-        "machine": _param(runs, "machine", "").fillna("unknown").astype(str),
-        "device": _param(runs, "device", "").fillna("").astype(str),
+        "git_commit": _text(_param(runs, "git_commit", "")).replace("", "unknown"),
+        "machine": _text(_param(runs, "machine", "")).replace("", "unknown"),
+        "device": _text(_param(runs, "device", "")),
         "start_time": pd.to_datetime(runs.get("start_time"), utc=True, errors="coerce"),
     }, index=runs.index)
     for metric in ALL_METRICS:
         column = f"metrics.{metric.mlflow}"
         tidy[metric.key] = (pd.to_numeric(runs[column], errors="coerce") if column in runs
                             else np.nan)
-    config_columns = [c for c in runs.columns if c.startswith("params.config.")]
-    version_columns = [c for c in runs.columns if c.startswith("params.version.")]
-    tidy["config"] = [_row_dict(runs.loc[i], config_columns, "params.config.")
-                      for i in runs.index]
-    tidy["versions"] = [_row_dict(runs.loc[i], version_columns, "params.version.")
-                        for i in runs.index]
-    option_columns = [c for c in runs.columns if c.startswith("params.data_option.")]
-    tidy["data_options"] = [_row_dict(runs.loc[i], option_columns, "params.data_option.")
-                            for i in runs.index]
-    tidy["data_dir"] = _param(runs, "data_dir", "").fillna("").astype(str)
+    tidy["config"] = _prefixed(runs, "params.config.")
+    tidy["versions"] = _prefixed(runs, "params.version.")
+    tidy["data_options"] = _prefixed(runs, "params.data_option.")
+    tidy["data_dir"] = _text(_param(runs, "data_dir", ""))
     metric_columns = [c for c in runs.columns if c.startswith("metrics.")]
     tidy["metric_names"] = [[c[len("metrics."):] for c in metric_columns
                              if pd.notna(runs.at[i, c])] for i in runs.index]
     # Runs logged before config hashes existed: fall back to the config itself.
-    missing = tidy["config_hash"].isin(["", "None", "nan"])
+    missing = tidy["config_hash"] == ""
     tidy.loc[missing, "config_hash"] = [str(sorted(c.items())) for c in tidy.loc[missing, "config"]]
     tidy["variant"] = variant_labels(tidy)
     return tidy.sort_values(["dataset", "vocab", "variant", "seed"]).reset_index(drop=True)
 
 
-def _row_dict(row: pd.Series, columns: list[str], prefix: str) -> dict[str, str]:
-    return {c[len(prefix):]: str(row[c]) for c in columns
-            if isinstance(row[c], str) and row[c] not in ("", "None")}
+def _prefixed(runs: pd.DataFrame, prefix: str) -> list[dict[str, str]]:
+    columns = [c for c in runs.columns if c.startswith(prefix)]
+    return [{c[len(prefix):]: str(runs.at[i, c]) for c in columns
+             if isinstance(runs.at[i, c], str) and runs.at[i, c] not in ("", "None")}
+            for i in runs.index]
+
+
+def version_label(version: str) -> str:
+    return f"v{version}" if version else "version not recorded"
 
 
 def variant_labels(tidy: pd.DataFrame) -> list[str]:
@@ -122,41 +137,48 @@ def variant_labels(tidy: pd.DataFrame) -> list[str]:
     ``MAX_VARIANT_FIELDS`` fields differ across the variants, each variant is named by the
     fields where it departs from the most-run value of each field (``keyframe_mlp
     (stages=3)``); the most-run config keeps the bare name. A label that would still be
-    ambiguous, or list too many fields, carries the config hash.
+    ambiguous, or list too many fields, carries the config hash. A model run in more than
+    one plugin version names the version too (``spoter (lr=0.01), v2``).
     """
     labels: dict[tuple[str, str], str] = {}
     for model, runs in tidy.groupby("model", sort=False):
-        counts = runs["config_hash"].value_counts()
-        hashes = list(dict.fromkeys(runs["config_hash"]))
-        if len(hashes) == 1:
-            labels[(model, hashes[0])] = model
-            continue
-        configs = {h: runs.loc[runs["config_hash"] == h, "config"].iloc[0] for h in hashes}
-        keys = sorted(set().union(*configs.values()))
-        differing = [k for k in keys if len({configs[h].get(k) for h in hashes}) > 1]
-        if len(differing) <= MAX_VARIANT_FIELDS:
-            shown = {h: differing for h in hashes}
+        for config_hash, name in _config_names(model, runs).items():
+            labels[(model, config_hash)] = name
+    versions = tidy.groupby("model")["plugin_version"].nunique()
+    return [labels[(m, h)] + (f", {version_label(v)}" if versions[m] > 1 else "")
+            for m, h, v in zip(tidy["model"], tidy["config_hash"], tidy["plugin_version"])]
+
+
+def _config_names(model: str, runs: pd.DataFrame) -> dict[str, str]:
+    counts = runs["config_hash"].value_counts()
+    hashes = list(dict.fromkeys(runs["config_hash"]))
+    if len(hashes) == 1:
+        return {hashes[0]: model}
+    configs = {h: runs.loc[runs["config_hash"] == h, "config"].iloc[0] for h in hashes}
+    keys = sorted(set().union(*configs.values()))
+    differing = [k for k in keys if len({configs[h].get(k) for h in hashes}) > 1]
+    if len(differing) <= MAX_VARIANT_FIELDS:
+        shown = {h: differing for h in hashes}
+    else:
+        usual = {k: _most_run(configs, counts, k) for k in differing}
+        shown = {h: [k for k in differing if configs[h].get(k) != usual[k]] for h in hashes}
+    named = {}
+    for h in hashes:
+        fields = shown[h]
+        if len(fields) > MAX_VARIANT_FIELDS:
+            named[h] = f"{model} (config {h[:8]})"
+        elif fields:
+            detail = ", ".join(f"{k}={configs[h].get(k, '-')}" for k in fields)
+            named[h] = f"{model} ({detail})"
         else:
-            usual = {k: _most_run(configs, counts, k) for k in differing}
-            shown = {h: [k for k in differing if configs[h].get(k) != usual[k]] for h in hashes}
-        named = {}
-        for h in hashes:
-            fields = shown[h]
-            if len(fields) > MAX_VARIANT_FIELDS:
-                named[h] = f"{model} (config {h[:8]})"
-            elif fields:
-                detail = ", ".join(f"{k}={configs[h].get(k, '-')}" for k in fields)
-                named[h] = f"{model} ({detail})"
-            else:
-                named[h] = model
-        repeated = {name for name in named.values() if list(named.values()).count(name) > 1}
-        for h in hashes:
+            named[h] = model
+    repeated = {name for name in named.values() if list(named.values()).count(name) > 1}
+    for h in hashes:
+        if named[h] in repeated:
             name = named[h]
-            if name in repeated:
-                name = f"{name[:-1]}; config {h[:8]})" if name.endswith(")") \
-                    else f"{name} (config {h[:8]})"
-            labels[(model, h)] = name
-    return [labels[(m, h)] for m, h in zip(tidy["model"], tidy["config_hash"])]
+            named[h] = (f"{name[:-1]}; config {h[:8]})" if name.endswith(")")
+                        else f"{name} (config {h[:8]})")
+    return named
 
 
 def _most_run(configs: dict[str, dict], counts: pd.Series, key: str):
@@ -169,42 +191,20 @@ def _most_run(configs: dict[str, dict], counts: pd.Series, key: str):
 
 
 @dataclass
-class Stat:
-    """Mean ± sample std over seeds (std is NaN for a single run)."""
-
-    mean: float
-    std: float
-    n: int
-
-    @classmethod
-    def of(cls, values) -> "Stat":
-        values = np.asarray([v for v in values if v is not None and not _isnan(v)], float)
-        if len(values) == 0:
-            return cls(math.nan, math.nan, 0)
-        std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
-        return cls(float(values.mean()), std, len(values))
-
-    @property
-    def known(self) -> bool:
-        return self.n > 0
-
-
-def _isnan(value) -> bool:
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return True
-
-
-@dataclass
-class Entry:
-    """One model variant on one split: its runs (seeds) and their statistics."""
+class Configuration:
+    """One model, plugin config and plugin version on one benchmark: its seeds."""
 
     variant: str
     model: str
+    version: str
     inputs: str
     runs: pd.DataFrame
-    stats: dict[str, Stat] = field(default_factory=dict)
+    stats: dict[str, MeanStd] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Unique inside a benchmark; also seeds this configuration's bootstrap."""
+        return f"{self.model}|{self.runs['config_hash'].iloc[0]}|{self.version}"
 
     @property
     def n(self) -> int:
@@ -220,19 +220,20 @@ class Entry:
 
 
 @dataclass
-class SplitGroup:
-    """Every entry evaluated on one split: the unit of a summary table."""
+class Benchmark:
+    """Every configuration evaluated on one split: the unit of a headline table."""
 
     split_hash: str
     dataset: str
     vocab: int
     protocol: str
     sizes: tuple[int | None, int | None, int | None]   # train, val, test clips
-    entries: list[Entry]
+    coverage: str                                      # "100/258" official test clips, or ""
+    configurations: list[Configuration]
 
     @property
     def short_hash(self) -> str:
-        return self.split_hash[:12]
+        return self.split_hash[:8]
 
     @property
     def title(self) -> str:
@@ -240,37 +241,45 @@ class SplitGroup:
 
     @property
     def anchor(self) -> str:
-        return f"split-{self.short_hash}"
+        return f"bench-{self.split_hash[:12]}"
 
-    def best(self, key: str = "top1") -> Entry | None:
-        known = [e for e in self.entries if e.stats[key].known]
-        return max(known, key=lambda e: e.stats[key].mean) if known else None
+    @property
+    def n_runs(self) -> int:
+        return sum(c.n for c in self.configurations)
+
+    def coverage_parts(self) -> tuple[int, int] | None:
+        """(test clips present, official test clips) from ``coverage.test``."""
+        present, _, official = self.coverage.partition("/")
+        if present.strip().isdigit() and official.strip().isdigit() and int(official.strip()):
+            return int(present), int(official)
+        return None
 
 
-def _size(runs: pd.DataFrame, column: str) -> int | None:
+def _first(runs: pd.DataFrame, column: str):
     values = runs[column].dropna()
-    return int(values.iloc[0]) if len(values) else None
+    values = values[values.astype(str) != ""]
+    return values.iloc[0] if len(values) else None
 
 
-def split_groups(tidy: pd.DataFrame) -> list[SplitGroup]:
-    groups = []
+def benchmarks(tidy: pd.DataFrame) -> list[Benchmark]:
+    found = []
     for split_hash, runs in tidy.groupby("split_hash", sort=False):
-        entries = []
-        for (variant, model), seeds in runs.groupby(["variant", "model"], sort=True):
-            stats = {m.key: Stat.of(seeds[m.key]) for m in ALL_METRICS}
-            entries.append(Entry(variant=variant, model=model,
-                                 inputs=seeds["inputs"].iloc[0], runs=seeds, stats=stats))
-        entries.sort(key=lambda e: (-_or(e.stats["top1"].mean), e.variant))
+        configurations = []
+        for (model, _, version), seeds in runs.groupby(
+                ["model", "config_hash", "plugin_version"], sort=False):
+            configurations.append(Configuration(
+                variant=str(seeds["variant"].iloc[0]), model=str(model), version=str(version),
+                inputs=str(seeds["inputs"].iloc[0]), runs=seeds.reset_index(drop=True),
+                stats={m.key: MeanStd.of(seeds[m.key]) for m in ALL_METRICS}))
+        configurations.sort(key=lambda c: (c.model, c.variant))
         first = runs.iloc[0]
-        groups.append(SplitGroup(
+        sizes = tuple(None if _first(runs, c) is None else int(_first(runs, c))
+                      for c in ("n_train", "n_val", "n_test"))
+        found.append(Benchmark(
             split_hash=str(split_hash), dataset=str(first["dataset"]),
             vocab=int(first["vocab"]) if pd.notna(first["vocab"]) else 0,
-            protocol=str(first["split_protocol"]),
-            sizes=(_size(runs, "n_train"), _size(runs, "n_val"), _size(runs, "n_test")),
-            entries=entries))
-    groups.sort(key=lambda g: (g.dataset, g.vocab, g.split_hash))
-    return groups
-
-
-def _or(value: float, default: float = -1.0) -> float:
-    return default if _isnan(value) else value
+            protocol=str(first["split_protocol"]), sizes=sizes,
+            coverage=str(_first(runs, "coverage_test") or ""),
+            configurations=configurations))
+    found.sort(key=lambda b: (b.dataset, b.vocab, -b.n_runs, b.split_hash))
+    return found

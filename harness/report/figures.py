@@ -1,21 +1,22 @@
-"""Matplotlib figures (Agg backend) returned as base64 PNG data URIs for an offline page."""
+"""The report's matplotlib figures (Agg backend), returned as compact data URIs.
+
+Line charts (accuracy vs vocabulary size, learning curves) are SVG; the confusion heat map
+is a palette PNG (see :mod:`harness.report.encode`).
+"""
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
 import math
-import struct
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import MaxNLocator
 
-DPI = 150
-# Shown a little larger than print size (96 px per inch) so 8-9 pt labels read on screen.
-CSS_PX_PER_INCH = 108
-# Paper-like figures: a Times-like face that ships with matplotlib, light grid, no box.
+from harness.report import encode
+from harness.report.encode import Image
+
+# Paper-like figures: a Times-like face, light grid, no box.
 STYLE = {
     "font.family": "serif",
     "font.serif": ["STIXGeneral", "DejaVu Serif"],
@@ -40,6 +41,8 @@ STYLE = {
 PALETTE = ("#1f5fa8", "#d1495b", "#2e8b57", "#e08e0b", "#6a4c93", "#00798c", "#8c564b",
            "#c44e9b", "#5c6f7e", "#9aa01c")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+# A curve is drawn from at most this many points: enough for a panel a few hundred px wide.
+CURVE_POINTS = 120
 
 
 def _pyplot():
@@ -63,23 +66,12 @@ def figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs
             plt.close(fig)
 
 
-@dataclass(frozen=True)
-class Image:
-    """A PNG as a data URI, and the CSS width at which its text reads at its point size."""
-
-    uri: str
-    width: int
+def svg(fig) -> Image:
+    return encode.svg(fig, STYLE)
 
 
-def data_uri(fig) -> Image:
-    import matplotlib
-    buffer = io.BytesIO()
-    with matplotlib.rc_context(STYLE):
-        fig.savefig(buffer, format="png", dpi=DPI)
-    png = buffer.getvalue()
-    pixels = struct.unpack(">I", png[16:20])[0]          # IHDR width
-    return Image("data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-                 round(pixels * CSS_PX_PER_INCH / DPI))
+def png(fig) -> Image:
+    return encode.png(fig, STYLE)
 
 
 def colours(names: Sequence[str]) -> dict[str, str]:
@@ -93,19 +85,15 @@ def markers(names: Sequence[str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Point:
-    series: str        # the model variant
-    panel: str         # dataset (vocab curve) or split title (latency scatter)
-    x: float
+    series: str        # the model
+    panel: str         # the dataset
+    x: float           # vocabulary size
     y: float           # accuracy as a fraction
-    y_std: float = math.nan
-    n: int = 1
+    low: float = math.nan      # its 95 % interval
+    high: float = math.nan
 
 
-def _panels(points: Sequence[Point]) -> list[str]:
-    return list(dict.fromkeys(p.panel for p in points))
-
-
-def _grid(count: int, max_cols: int = 3) -> tuple[int, int]:
+def _grid(count: int, max_cols: int = 2) -> tuple[int, int]:
     cols = min(count, max_cols)
     return math.ceil(count / cols), cols
 
@@ -116,24 +104,28 @@ def _cap_percent(axis) -> None:
     axis.set_ylim(max(bottom, 0.0), min(top, 101.0))
 
 
-def vocabulary_curve(points: Sequence[Point], palette: dict[str, str]) -> Image:
-    """Top-1 against vocabulary size, one panel per dataset, one line per model."""
-    panels = _panels(points)
+def vocabulary_curve(points: Sequence[Point], palette: dict[str, str],
+                     shapes: dict[str, str]) -> Image:
+    """Test top-1 against vocabulary size: a panel per dataset, a line per model with its
+    95 % interval as a band."""
+    panels = list(dict.fromkeys(p.panel for p in points))
     rows, cols = _grid(len(panels))
-    with figure(3.3 * cols + 1.6, 2.7 * rows, rows, cols) as (fig, axes):
+    with figure(3.5 * cols, 2.6 * rows + 0.45, rows, cols) as (fig, axes):
         for axis, panel in zip(axes.flat, panels):
             mine = [p for p in points if p.panel == panel]
             for series in sorted({p.series for p in mine}):
                 line = sorted((p for p in mine if p.series == series), key=lambda p: p.x)
-                x = [p.x for p in line]
-                y = np.array([100 * p.y for p in line])
-                err = np.nan_to_num(np.array([100 * p.y_std for p in line]))
-                axis.errorbar(x, y, yerr=err, marker="o", markersize=4, linewidth=1.4,
-                              capsize=2.5, color=palette[series], label=series)
-            vocabularies = sorted({p.x for p in mine})
-            if vocabularies[-1] / max(vocabularies[0], 1) >= 8:
+                x = np.array([p.x for p in line], dtype=float)
+                y = 100 * np.array([p.y for p in line])
+                low = 100 * np.array([p.y if math.isnan(p.low) else p.low for p in line])
+                high = 100 * np.array([p.y if math.isnan(p.high) else p.high for p in line])
+                axis.fill_between(x, low, high, color=palette[series], alpha=0.16, linewidth=0)
+                axis.plot(x, y, marker=shapes[series], markersize=3.5, linewidth=1.3,
+                          color=palette[series], label=series)
+            sizes = sorted({p.x for p in mine})
+            if sizes[-1] / max(sizes[0], 1) >= 8:
                 axis.set_xscale("log")
-            axis.set_xticks(vocabularies, [f"{v:g}" for v in vocabularies])
+            axis.set_xticks(sizes, [f"{v:g}" for v in sizes])
             axis.minorticks_off()
             axis.set_xlabel("vocabulary size (signs)")
             axis.set_ylabel("test top-1 (%)")
@@ -141,55 +133,16 @@ def vocabulary_curve(points: Sequence[Point], palette: dict[str, str]) -> Image:
             _cap_percent(axis)
         for axis in list(axes.flat)[len(panels):]:
             axis.set_visible(False)
-        handles, labels = axes.flat[0].get_legend_handles_labels()
-        for axis in list(axes.flat)[1:len(panels)]:
-            h, l = axis.get_legend_handles_labels()
-            for handle, label in zip(h, l):
-                if label not in labels:
-                    handles.append(handle)
+        handles, labels = {}, []
+        for axis in list(axes.flat)[:len(panels)]:
+            for handle, label in zip(*axis.get_legend_handles_labels()):
+                if label not in handles:
+                    handles[label] = handle
                     labels.append(label)
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
         fig.tight_layout()
-        return data_uri(fig)
-
-
-def latency_scatter(points: Sequence[Point], palette: dict[str, str],
-                    shapes: dict[str, str]) -> Image:
-    """Top-1 against per-clip latency (p50), one panel per split."""
-    panels = _panels(points)
-    rows, cols = _grid(len(panels))
-    with figure(3.3 * cols + 1.6, 2.7 * rows, rows, cols) as (fig, axes):
-        seen: dict[str, object] = {}
-        for axis, panel in zip(axes.flat, panels):
-            mine = [p for p in points if p.panel == panel]
-            for p in mine:
-                handle = axis.errorbar([p.x], [100 * p.y],
-                                       yerr=[0 if math.isnan(p.y_std) else 100 * p.y_std],
-                                       marker=shapes[p.series], markersize=6, linestyle="none",
-                                       capsize=2.5, color=palette[p.series],
-                                       markeredgecolor="white", markeredgewidth=0.6)
-                seen.setdefault(p.series, handle)
-            # Latencies of model families differ by orders of magnitude: log when they do.
-            latencies = [p.x for p in mine if p.x > 0]
-            if latencies and max(latencies) / min(latencies) >= 8:
-                axis.set_xscale("log")
-                axis.set_xlim(min(latencies) / 2.5, max(latencies) * 2.5)
-                axis.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-                axis.xaxis.set_minor_formatter(NullFormatter())
-            elif latencies:
-                axis.set_xlim(0, max(latencies) * 1.5)
-            axis.margins(y=0.25)
-            axis.set_xlabel("latency per clip, p50 (ms)")
-            axis.set_ylabel("test top-1 (%)")
-            axis.set_title(panel)
-            _cap_percent(axis)
-        for axis in list(axes.flat)[len(panels):]:
-            axis.set_visible(False)
-        ordered = sorted(seen)
-        fig.legend([seen[s] for s in ordered], ordered, loc="center left",
-                   bbox_to_anchor=(1.0, 0.5))
-        fig.tight_layout()
-        return data_uri(fig)
+        fig.legend([handles[l] for l in labels], labels, loc="upper center",
+                   bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(labels)))
+        return svg(fig)
 
 
 def curve_kind(name: str) -> str:
@@ -201,29 +154,42 @@ def curve_kind(name: str) -> str:
     return "other"
 
 
-def learning_curves(curves: dict[str, list[tuple[int, float]]]) -> Image:
-    """Per-epoch histories of one run: losses, accuracies and any other curve, side by side."""
-    kinds = [kind for kind in ("loss", "accuracy", "other")
-             if any(curve_kind(n) == kind for n in curves)]
-    with figure(2.7 * len(kinds), 2.2, 1, len(kinds)) as (fig, axes):
+def thin(points: list[tuple[int, float]], limit: int = CURVE_POINTS) -> list[tuple[int, float]]:
+    """At most ``limit`` points, evenly spaced, first and last kept."""
+    if len(points) <= limit:
+        return points
+    keep = np.unique(np.linspace(0, len(points) - 1, limit).round().astype(int))
+    return [points[i] for i in keep]
+
+
+def learning_curves(runs: Sequence[dict[str, list[tuple[int, float]]]]) -> Image:
+    """Per-epoch histories of a configuration's runs (seeds overlaid, one colour per
+    metric): losses, accuracies and anything else, a panel each."""
+    names = sorted({name for curves in runs for name in curves})
+    kinds = [k for k in ("loss", "accuracy", "other") if any(curve_kind(n) == k for n in names)]
+    shades = colours(names)
+    with figure(2.6 * len(kinds), 1.9, 1, len(kinds)) as (fig, axes):
         for axis, kind in zip(axes.flat, kinds):
-            names = [n for n in curves if curve_kind(n) == kind]
-            shades = colours(names)
-            for name in names:
-                steps, values = zip(*curves[name])
-                axis.plot(steps, values, linewidth=1.3, color=shades[name], label=name,
-                          marker="o" if len(steps) <= 12 else None, markersize=2.5)
-            if kind == "other" and all(v > 0 for n in names for _, v in curves[n]):
-                spread = [v for n in names for _, v in curves[n]]
-                if max(spread) / min(spread) > 20:
-                    axis.set_yscale("log")
-            axis.set_xlabel("step (epoch)")
+            mine = [n for n in names if curve_kind(n) == kind]
+            for name in mine:
+                drawn = [curves[name] for curves in runs if name in curves]
+                for number, points in enumerate(drawn):
+                    steps, values = zip(*thin(points))
+                    axis.plot(steps, values, linewidth=1.1, color=shades[name], alpha=0.85,
+                              label=None if number else name)
+            values = [v for n in mine for curves in runs for _, v in curves.get(n, [])]
+            if kind == "other" and values and min(values) > 0 and max(values) / min(values) > 20:
+                axis.set_yscale("log")
+            axis.set_xlabel("epoch")
             axis.set_ylabel({"loss": "loss", "accuracy": "accuracy"}.get(kind, "value"))
-            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-            axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=7,
-                        handlelength=1.6, columnspacing=1.0)
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+            axis.yaxis.set_major_locator(MaxNLocator(nbins=4))
+            # Browsers draw the labels in their own serif, a little wider than matplotlib
+            # measured: generous spacing keeps legend entries apart.
+            axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2, fontsize=7,
+                        handlelength=1.4, columnspacing=2.2)
         fig.tight_layout()
-        return data_uri(fig)
+        return svg(fig)
 
 
 def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str,
@@ -238,19 +204,19 @@ def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str,
               else np.asarray(row_totals, dtype=float)).reshape(-1, 1)
     share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     n = len(labels)
-    side = min(7.0, max(3.0, 1.6 + 0.26 * n))
-    with figure(side + 0.9, side) as (fig, axes):
+    side = min(4.6, max(2.6, 1.4 + 0.16 * n))
+    with figure(side + 0.8, side) as (fig, axes):
         axis = axes[0, 0]
         axis.grid(False)
         image = axis.imshow(share, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
-        font = 7 if n <= 25 else 5.5
+        font = 7 if n <= 20 else 5.5
         axis.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=font,
                         rotation_mode="anchor")
         axis.set_yticks(range(n), labels, fontsize=font)
         axis.set_xlabel("predicted sign")
         axis.set_ylabel("true sign")
-        axis.set_title(title)
-        if n <= 16:
+        axis.set_title(title, fontsize=8.5)
+        if n <= 12:
             for i in range(n):
                 for j in range(n):
                     if counts[i, j]:
@@ -258,7 +224,7 @@ def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str,
                                   fontsize=6.5,
                                   color="white" if share[i, j] > 0.55 else "#1b1b1b")
         bar = fig.colorbar(image, ax=axis, fraction=0.046, pad=0.03)
-        bar.set_label("share of the true sign's clips", fontsize=7.5)
-        bar.ax.tick_params(labelsize=7)
+        bar.set_label("share of the true sign's clips", fontsize=7)
+        bar.ax.tick_params(labelsize=6.5)
         fig.tight_layout()
-        return data_uri(fig)
+        return png(fig)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.report.collect import SplitGroup, Stat
-from harness.report.figures import Image, data_uri, figure
+from harness.report.collect import Configuration
+from harness.report.figures import Image, figure, png
+from harness.util.stats import MeanStd
 from harness.report.skeleton import clip_bounds, draw_frame
 
 STAGE_COLUMN = re.compile(r"^stage(\d+)_frame$")
@@ -52,11 +53,9 @@ class Gallery:
 
 @dataclass
 class OracleRow:
-    split_title: str
-    short_hash: str
     variant: str
-    honest: Stat
-    oracle: Stat
+    honest: MeanStd
+    oracle: MeanStd
 
     @property
     def gap_points(self) -> float:
@@ -72,14 +71,9 @@ def is_keyframe_run(predictions: pd.DataFrame | None) -> bool:
     return predictions is not None and bool(stage_numbers(predictions))
 
 
-def oracle_rows(groups: list[SplitGroup]) -> list[OracleRow]:
-    rows = []
-    for group in groups:
-        for entry in group.entries:
-            if entry.stats["oracle_top1"].known:
-                rows.append(OracleRow(group.title, group.short_hash, entry.variant,
-                                      entry.stats["top1"], entry.stats["oracle_top1"]))
-    return rows
+def oracle_rows(configurations: list[Configuration]) -> list[OracleRow]:
+    return [OracleRow(c.variant, c.stats["top1"], c.stats["oracle_top1"])
+            for c in configurations if c.stats["oracle_top1"].known]
 
 
 def pick_clips(predictions: pd.DataFrame, count: int) -> pd.DataFrame:
@@ -149,7 +143,7 @@ def draw_clip(clip: np.ndarray, stages: list[StageChoice], correct: bool) -> Ima
                     spine.set_color(RIGHT if correct else WRONG)
                     spine.set_linewidth(2.2)
         fig.tight_layout(w_pad=0.6)
-        return data_uri(fig)
+        return png(fig)
 
 
 def gallery(title: str, run: pd.Series, predictions: pd.DataFrame, loader: ClipLoader,

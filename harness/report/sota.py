@@ -1,4 +1,5 @@
-"""The published state of the art (``datasets/sota.csv``) beside what was measured here."""
+"""The published state of the art (``datasets/sota.csv``) beside what was measured here,
+only where the two are comparable: the same dataset and the same vocabulary."""
 from __future__ import annotations
 
 import math
@@ -10,12 +11,13 @@ import pandas as pd
 
 from harness.errors import BadAnnotations
 from harness.util.paths import manifests_dir
-from harness.report.collect import SplitGroup
+from harness.report.collect import Benchmark
+from harness.report.headline import Headline
+from harness.util.stats import MeanStd
 
 COLUMNS = ("method", "inputs", "dataset", "vocab", "top1_per_instance", "top1_per_class",
            "source", "note")
 INPUTS = ("pose", "RGB", "RGB+pose")
-MEASURED_NOTE = "measured here"
 FIX = "each row needs method, inputs (pose, RGB or RGB+pose), dataset, vocab and a source"
 
 
@@ -33,7 +35,6 @@ class SotaRow:
     top1_per_class: float
     source: str
     note: str
-    measured: bool = False
 
     @property
     def key(self) -> tuple[str, int]:
@@ -100,31 +101,59 @@ def _inputs(inputs: str) -> str:
     return "RGB" if inputs == "video" else "pose"
 
 
-def measured_rows(groups: list[SplitGroup]) -> list[SotaRow]:
-    """Best mean top-1 of each model per dataset and vocabulary, over splits and variants."""
-    best: dict[tuple[str, str, int], tuple[float, SotaRow]] = {}
-    for group in groups:
-        for entry in group.entries:
-            top1 = entry.stats["top1"]
-            if not top1.known:
-                continue
-            per_class = entry.stats["class_acc"]
-            runs = f"{top1.n} seeds (± {100 * top1.std:.1f})" if top1.n > 1 else "1 run"
-            row = SotaRow(
-                method=entry.variant, inputs=_inputs(entry.inputs), dataset=group.dataset,
-                vocab=group.vocab, top1_per_instance=100 * top1.mean,
-                top1_per_class=100 * per_class.mean if per_class.known else math.nan,
-                source=f"this report: {runs}, split {group.short_hash[:8]}",
-                note=MEASURED_NOTE, measured=True)
-            key = (entry.model, dataset_key(group.dataset), group.vocab)
-            if key not in best or top1.mean > best[key][0]:
-                best[key] = (top1.mean, row)
-    return [row for _, row in best.values()]
+@dataclass
+class MeasuredRow:
+    """A headline row of this report, as it stands beside published figures."""
+
+    method: str
+    inputs: str
+    top1: MeanStd
+    top1_interval: str
+    per_class: MeanStd
+    split: str
+    coverage: str          # "100 of 258 (39 %)", or "" when the run did not record it
 
 
-def combined(published: list[SotaRow], measured: list[SotaRow]) -> list[SotaRow]:
-    """Published and measured rows of each dataset/vocabulary together, best first."""
-    def order(row: SotaRow):
-        score = row.top1_per_instance if not math.isnan(row.top1_per_instance) else -1
-        return row.key, row.measured, -score, row.method
-    return sorted([*published, *measured], key=order)
+@dataclass
+class SotaTable:
+    dataset: str           # as the published rows spell it
+    vocab: int
+    published: list[SotaRow]
+    measured: list[MeasuredRow]
+
+
+def coverage_text(benchmark: Benchmark) -> str:
+    parts = benchmark.coverage_parts()
+    if parts is None:
+        return ""
+    present, official = parts
+    return f"{present} / {official} ({100 * present / official:.0f} %)"
+
+
+def comparable(published: list[SotaRow], headlines: list[Headline]
+               ) -> tuple[list[SotaTable], int]:
+    """One table per dataset and vocabulary measured here that has published figures; and
+    how many published rows had nothing measured to stand beside."""
+    tables: dict[tuple[str, int], SotaTable] = {}
+    for headline in headlines:
+        bench = headline.benchmark
+        key = (dataset_key(bench.dataset), bench.vocab)
+        rows = [p for p in published if p.key == key]
+        if not rows:
+            continue
+        if key not in tables:
+            rows.sort(key=lambda r: (-(r.top1_per_instance if not math.isnan(r.top1_per_instance)
+                                       else -1), r.method))
+            tables[key] = SotaTable(rows[0].dataset, bench.vocab, rows, [])
+        for row in headline.rows:
+            config = row.configuration
+            top1 = row.uncertainty.intervals.get("top1")
+            tables[key].measured.append(MeasuredRow(
+                method=config.variant, inputs=_inputs(config.inputs),
+                top1=config.stats["top1"],
+                top1_interval="" if top1 is None else
+                f"{100 * top1.low:.1f}–{100 * top1.high:.1f}",
+                per_class=config.stats["class_acc"], split=bench.short_hash,
+                coverage=coverage_text(bench)))
+    shown = sum(len(t.published) for t in tables.values())
+    return list(tables.values()), len(published) - shown

@@ -1,16 +1,22 @@
-"""The summary table as HTML cells, CSV (every number, for re-analysis) and LaTeX (booktabs)."""
+"""Numbers as the tables print them: headline rows, every configuration, the verdict line."""
 from __future__ import annotations
 
-import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import pandas as pd
+from harness.report.collect import (COST_METRICS, TEST_METRICS, VAL_METRICS, Benchmark,
+                                    Metric, version_label)
+from harness.report.headline import CHOSEN_ON, Headline, validation_order
+from harness.report.stats import ALPHA, Interval, PairedTest
+from harness.util.stats import MeanStd
+from harness.report.uncertainty import Uncertainty
 
-from harness.report.collect import SUMMARY_METRICS, Metric, SplitGroup, Stat
+MARK = "★"
+# Accuracies printed with an interval; the rest with ± std alone.
+WITH_INTERVAL = ("top1", "top5", "class_acc")
 
 
-def _nan(value: float) -> bool:
+def _nan(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
@@ -36,7 +42,7 @@ def plain(value: float, kind: str) -> str:
     return f"{value:g}"
 
 
-def spread(stat: Stat, kind: str) -> str:
+def spread(stat: MeanStd, kind: str) -> str:
     """The ± part, in the same unit as :func:`plain` (empty for a single run)."""
     if stat.n < 2 or _nan(stat.std):
         return ""
@@ -45,103 +51,124 @@ def spread(stat: Stat, kind: str) -> str:
     return plain(stat.std, kind)
 
 
+def interval(value: Interval | None) -> str:
+    return "" if value is None else f"{100 * value.low:.1f}–{100 * value.high:.1f}"
+
+
+def p_value(p: float) -> str:
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
+@dataclass(frozen=True)
+class Column:
+    metric: Metric
+    low_value: bool = False        # dropped first on a narrow screen
+    with_spread: bool = True
+
+    @property
+    def heading(self) -> str:
+        return self.metric.label + (" (%)" if self.metric.kind == "percent" else "")
+
+
+# The headline's cost columns show the mean alone: the spread is in "all configurations".
+HEADLINE_COLUMNS = (*(Column(m) for m in TEST_METRICS if m.key in WITH_INTERVAL),
+                    *(Column(m, low_value=True, with_spread=False) for m in COST_METRICS))
+ALL_COLUMNS = (*(Column(m) for m in VAL_METRICS[:1]), *(Column(m) for m in TEST_METRICS),
+               *(Column(m, low_value=True) for m in COST_METRICS))
+
+
 @dataclass
 class Cell:
     value: str
     spread: str = ""
-    best: bool = False
+    interval: str = ""
+    low_value: bool = False
+    strong: bool = False
 
 
 @dataclass
-class Row:
+class TableRow:
     variant: str
-    inputs: str
+    version: str
     n: int
     seeds: str
     cells: list[Cell]
+    note: str = ""                 # how the configuration was chosen
+    marked: bool = False           # significantly best
+    chosen: bool = False           # the model's configuration in the headline
+    missing: list[str] = field(default_factory=list)   # runs without predictions
 
 
-def headings(metrics=SUMMARY_METRICS) -> list[str]:
-    units = {"percent": " (%)", "ms": "", "seconds": "", "count": ""}
-    return [m.label + units[m.kind] for m in metrics]
+def _cells(stats: dict[str, MeanStd], uncertainty: Uncertainty | None, columns,
+           strong_top1: bool = False) -> list[Cell]:
+    cells = []
+    for column in columns:
+        metric = column.metric
+        stat = stats[metric.key]
+        bounds = uncertainty.intervals.get(metric.key) if uncertainty else None
+        cells.append(Cell(plain(stat.mean, metric.kind),
+                          spread(stat, metric.kind) if column.with_spread else "",
+                          interval(bounds) if stat.known else "", column.low_value,
+                          strong=strong_top1 and metric.key == "top1"))
+    return cells
 
 
-def rows(group: SplitGroup, metrics=SUMMARY_METRICS) -> list[Row]:
-    best = group.best("top1")
-    out = []
-    for entry in group.entries:
-        cells = []
-        for metric in metrics:
-            stat = entry.stats[metric.key]
-            cells.append(Cell(plain(stat.mean, metric.kind), spread(stat, metric.kind),
-                              best=metric.key == "top1" and entry is best
-                              and len(group.entries) > 1))
-        out.append(Row(entry.variant, entry.inputs, entry.n,
-                       ", ".join(str(s) for s in entry.seeds), cells))
-    return out
+def headline_rows(headline: Headline) -> list[TableRow]:
+    marked = headline.marked
+    rows = []
+    for row in headline.rows:
+        config = row.configuration
+        if row.candidates == 1:
+            note = ""
+        elif row.chosen_on == CHOSEN_ON:
+            note = f"best {CHOSEN_ON} of {row.candidates} configurations"
+        else:
+            note = f"{row.candidates} configurations, no validation figures: most seeds"
+        rows.append(TableRow(
+            config.variant, config.version, config.n, ", ".join(map(str, config.seeds)),
+            _cells(config.stats, row.uncertainty, HEADLINE_COLUMNS, row is marked),
+            note=note, marked=row is marked, chosen=True,
+            missing=row.uncertainty.outcomes.missing if row.uncertainty.known
+            else config.run_ids))
+    return rows
 
 
-# --- CSV --------------------------------------------------------------------------------
-
-def summary_frame(groups: list[SplitGroup], metrics: tuple[Metric, ...] = SUMMARY_METRICS
-                  ) -> pd.DataFrame:
-    records = []
-    for group in groups:
-        for entry in group.entries:
-            record = {"dataset": group.dataset, "vocab": group.vocab,
-                      "split_hash": group.split_hash, "split_protocol": group.protocol,
-                      "model": entry.model, "variant": entry.variant, "inputs": entry.inputs,
-                      "n": entry.n, "seeds": " ".join(str(s) for s in entry.seeds),
-                      "run_ids": " ".join(entry.run_ids)}
-            for metric in metrics:
-                stat = entry.stats[metric.key]
-                record[f"{metric.mlflow}_mean"] = stat.mean
-                record[f"{metric.mlflow}_std"] = stat.std
-            records.append(record)
-    return pd.DataFrame.from_records(records)
+def configuration_rows(benchmark: Benchmark, uncertainty: dict[str, Uncertainty],
+                       chosen: set[str]) -> list[TableRow]:
+    """Every configuration, best validation top-1 first (the order they were chosen in)."""
+    rows = []
+    for config in sorted(benchmark.configurations, key=lambda c: (c.model, validation_order(c))):
+        rows.append(TableRow(
+            config.variant, version_label(config.version), config.n,
+            ", ".join(map(str, config.seeds)),
+            _cells(config.stats, uncertainty.get(config.key), ALL_COLUMNS),
+            chosen=config.key in chosen))
+    return rows
 
 
-def summary_csv(groups: list[SplitGroup]) -> str:
-    buffer = io.StringIO()
-    summary_frame(groups).to_csv(buffer, index=False, float_format="%.6g")
-    return buffer.getvalue()
+def verdict(headline: Headline) -> str:
+    """One sentence: who is best on this benchmark and whether that is more than chance."""
+    rows, test = headline.rows, headline.test
+    if len(rows) < 2:
+        return "One model on this benchmark: nothing to compare."
+    first, second = rows[0].configuration.variant, rows[1].configuration.variant
+    if test is None:
+        return f"{first} leads {second} on mean top-1; {headline.problem}."
+    how = f"{test.name} over the {test.clips} shared test clips, {test.replicates:,} resamples"
+    points = 100 * test.difference
+    if headline.marked is not None:
+        return (f"{MARK} {first} is ahead of {second} by {points:.1f} points of top-1 "
+                f"({p_value(test.p_value)}, {how}).")
+    return (f"No row is marked: {first} and {second} differ by {points:.1f} points of top-1, "
+            f"which the test split does not separate from chance at {ALPHA:g} "
+            f"({p_value(test.p_value)}, {how}).")
 
 
-# --- LaTeX ------------------------------------------------------------------------------
-
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}", "±": r"$\pm$", "–": "--"}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
-
-
-def _latex_cell(cell: Cell) -> str:
-    text = cell.value.replace("–", "--")
-    if cell.spread:
-        text = f"{text} $\\pm$ {cell.spread}"
-    return f"\\textbf{{{text}}}" if cell.best else text
-
-
-def summary_latex(groups: list[SplitGroup], caption: str) -> str:
-    """A booktabs table (``\\usepackage{booktabs}``): one block per split, mean ± std."""
-    heads = [latex_escape(h) for h in headings()]
-    columns = "ll" + "r" * (1 + len(heads))
-    lines = ["% Generated by `slrbench report`; needs \\usepackage{booktabs}. Ten columns:",
-             "% in a two-column paper use table* (or \\resizebox{\\textwidth}{!}{...}).",
-             "\\begin{table}[t]", "\\centering", "\\small",
-             f"\\caption{{{latex_escape(caption)}}}", "\\label{tab:slrbench-summary}",
-             f"\\begin{{tabular}}{{{columns}}}", "\\toprule",
-             " & ".join(["Dataset", "Model", "$n$", *heads]) + " \\\\", "\\midrule"]
-    for number, group in enumerate(groups):
-        if number:
-            lines.append("\\midrule")
-        dataset = latex_escape(f"{group.dataset}-{group.vocab} ({group.short_hash[:8]})")
-        for i, row in enumerate(rows(group)):
-            cells = [dataset if i == 0 else "", latex_escape(row.variant), str(row.n),
-                     *(_latex_cell(c) for c in row.cells)]
-            lines.append(" & ".join(cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
-    return "\n".join(lines)
+def test_columns(test: PairedTest | None) -> dict:
+    """The paired test as CSV/LaTeX fields."""
+    if test is None:
+        return {"test": "", "p_value": math.nan, "difference_top1": math.nan, "test_clips": 0}
+    return {"test": test.name, "p_value": test.p_value, "difference_top1": test.difference,
+            "test_clips": test.clips}
