@@ -150,8 +150,8 @@ def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epoch
 def predict_command(ctx, run_id, tracking_uri, top, files) -> None:
     """Recognise the sign in videos (.mp4, ..., or JPEG frame folders: landmarks are
     extracted with MediaPipe), folders of them, or landmark files (.parquet in the
-    asl-signs schema, .npy [frames, 543, 3]) with a trained model; prints the top glosses
-    with probabilities."""
+    asl-signs schema, .npy [frames, 543, 3], .pose of MediaPipe Holistic) with a trained
+    model; prints the top glosses with probabilities."""
     from harness.run.predict import predict_files
     for path, ranked in predict_files(run_id, files, tracking_uri, top, ctx.obj["verbose"]):
         click.echo(f"{path}:")
@@ -392,7 +392,7 @@ def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations)
 @click.option("--verbose", "local_verbose", is_flag=True, help="Show MediaPipe's own logs.")
 @click.pass_context
 def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, keep_parts,
-                 backend, address, local_verbose) -> None:
+                 backend, address, fmt, local_verbose) -> None:
     """MediaPipe Holistic on every frame -> a landmark store (resumable, parallel)."""
     from harness.extract import pipeline as extract
     from harness.specs import ExtractionRequest
@@ -400,7 +400,8 @@ def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, ke
     out = out or extract.default_store(plan.dataset)
     config = extract.ExtractConfig(workers=workers or 0, keep_parts=keep_parts,
                                    verbose=local_verbose or ctx.obj["verbose"],
-                                   backend=backend, address=address)
+                                   backend=backend, address=address,
+                                   write_pose=fmt == "pose")
     if plan.note:
         click.echo(plan.note, err=True)
     summary = extract.extract_store(plan.index, out, plan.vocab, plan.dataset, config)
@@ -413,6 +414,8 @@ def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, ke
         click.secho(f"unreadable clips are listed in {summary.errors_csv}", fg="yellow",
                     err=True)
     click.echo(f"store: {summary.store}")
+    if summary.pose_dir:
+        click.echo(f"pose files: {summary.pose_dir} (index.csv inside)")
     click.echo(f"use it: slrbench run --model pooled_logreg --dataset "
                f"{plan.dataset if dataset else 'landmarks'} --data-dir {summary.store}")
 

@@ -208,3 +208,41 @@ def test_store_poses_with_an_index_are_a_landmarks_dataset(shared, tmp_path):
         back, fps = pose_files.read_pose(folder / name)
         assert fps == 25.0
         np.testing.assert_allclose(back, clip, rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+@pytest.mark.slow
+def test_extract_format_pose_writes_files_pose_format_reads(shared, tmp_path):
+    """`data extract --format pose` on real asl8 clips: one .pose per clip beside the store,
+    in the video's pixel frame, readable by pose-format's reader and visualiser, and the
+    store records the MediaPipe version that extracted it."""
+    from importlib import metadata
+
+    from pose_format.pose_visualizer import PoseVisualizer
+
+    from harness.data.store import LandmarkStore
+    labels = pd.read_csv(shared / "asl8-videos" / "labels.csv")
+    chosen = labels.groupby("gloss").head(1).head(3)[["file", "gloss", "signer", "split"]]
+    chosen.to_csv(tmp_path / "index.csv", index=False)
+    store_path = tmp_path / "store"
+    result = invoke("data", "extract", "--videos", shared / "asl8-videos", "--index",
+                    tmp_path / "index.csv", "--out", store_path, "--workers", "1",
+                    "--format", "pose")
+    assert result.exit_code == 0, result.output
+    folder = pose_files.pose_folder(store_path)
+    assert f"pose files: {folder}" in result.output
+
+    store = LandmarkStore.open(store_path)
+    assert store.manifest["mediapipe_version"] == metadata.version("mediapipe")
+    index = pd.read_csv(folder / "index.csv")
+    assert len(index) == len(chosen) == len(store)
+    for i, row in enumerate(store.meta.to_dict("records")):
+        name = index.loc[index["clip_id"] == row["clip_id"], "file"].item()
+        pose = Pose.read((folder / name).read_bytes())
+        width, height = (labels.set_index("file").loc[row["source"], ["width", "height"]]
+                         .astype(int))
+        assert (pose.header.dimensions.width, pose.header.dimensions.height) == (width, height)
+        assert pose.body.fps == pytest.approx(row["fps"])
+        frame = next(iter(PoseVisualizer(pose).draw(max_frames=1)))
+        assert frame.shape == (height, width, 3) and (frame != 255).any()
+        back = read_landmark_file(folder / name)
+        np.testing.assert_allclose(back, store.clip(i), rtol=1e-5, atol=1e-6, equal_nan=True)

@@ -201,9 +201,28 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
         _pack(out, keep, vocab, dataset or out.name, fps, old, old_rows, part_of, parts, lacks)
     if not config.keep_parts:
         shutil.rmtree(parts, ignore_errors=True)
+    if config.write_pose:
+        from harness.data.pose_files import pose_folder, write_store_poses
+        summary.pose_dir = write_store_poses(
+            LandmarkStore.open(out), pose_folder(out),
+            lambda row: _frame_size(row["video"], config.verbose))
     summary.store = out
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _mediapipe_version() -> str:
+    """Recorded in the store: runs log it as the data's provenance."""
+    from importlib import metadata
+    try:
+        return metadata.version("mediapipe")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _frame_size(video: str, verbose: bool) -> tuple[int, int]:
+    info = _quiet_probe(video, verbose)
+    return info.width, info.height
 
 
 def _pack(out: Path, keep: pd.DataFrame, vocab: tuple[str, ...], dataset: str,
@@ -215,7 +234,8 @@ def _pack(out: Path, keep: pd.DataFrame, vocab: tuple[str, ...], dataset: str,
     # memory only one at a time, through the memory map.
     try:
         with StoreWriter(out, vocab, dataset, lacks=lacks,
-                         extra={"extractor": "mediapipe-holistic"}) as writer:
+                         extra={"extractor": "mediapipe-holistic",
+                                "mediapipe_version": _mediapipe_version()}) as writer:
             for row in keep.to_dict("records"):
                 cid = row["clip_id"]
                 if cid in old_rows:

@@ -30,6 +30,7 @@ class ExtractConfig:
     keep_parts: bool = False       # keep STORE.parts/ after packing (else removed)
     backend: str = "local"         # "local" process pool, or "ray" (one actor per worker)
     address: str | None = None     # Ray cluster address; None starts a local Ray
+    write_pose: bool = False       # also one .pose per clip in STORE.pose/ (--format pose)
 
     def worker_count(self, pending: int, cpus: int | None = None) -> int:
         """``workers``, else one per CPU (of this machine, or ``cpus``), at most ``pending``."""
@@ -67,6 +68,7 @@ class ExtractSummary:
     workers: int = 0
     errors_csv: Path | None = None
     errors: list[dict] = field(default_factory=list)
+    pose_dir: Path | None = None   # where the .pose files went, with --format pose
 
     @property
     def frames_per_second(self) -> float:
