@@ -169,7 +169,7 @@ class TrackedRun:
 
     def __exit__(self, kind, error, trace) -> bool:
         if self.monitor is not None:
-            self.monitor.finish()
+            stop_system_metrics(self.monitor)
         if error is None:
             try:
                 self.client.set_terminated(self.run_id, "FINISHED")
@@ -258,6 +258,18 @@ def start_system_metrics(run_id: str, uri: str):
                                    tracking_uri=uri)
     monitor.start()
     return monitor
+
+
+def stop_system_metrics(monitor) -> None:
+    """Stop the sampler and log one last sample: a run shorter than the sampling interval
+    would otherwise have none (the sampler drops the sample it is taking when stopped)."""
+    monitor.finish()
+    try:
+        monitor.collect_metrics()
+        monitor.publish_metrics(monitor.aggregate_metrics())
+        monitor.mlflow_logger.flush()
+    except Exception:  # noqa: BLE001 - system metrics are a convenience, never a failure
+        pass
 
 
 # --- reading back ---------------------------------------------------------------------
