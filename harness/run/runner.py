@@ -5,8 +5,8 @@ happens here; the plugin only fits and predicts.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
+import math
 import random
 import tempfile
 import time
@@ -21,17 +21,19 @@ from harness import registry
 from harness.data.clips import ClipSet
 from harness.util.config import config_from_dict, config_to_dict, field_names
 from harness.data.loading import load_clipset, make_request, require_inputs
-from harness.errors import BadConfig, SlrbenchError
+from harness.errors import BadConfig, BadPlugin, SlrbenchError
 from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.util.progress import bar
 from harness.run.resources import PeakMemory, Stopwatch
-from harness.specs import RunContext
+from harness.specs import CountsParameters, DeclaresInputs, Explains, OracleSelects, RunContext
 from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, experiment_name,
                               git_commit, machine, package_versions)
 from harness.run.lineage import log_lineage, log_run_file
 from harness.run.mlflow_model import add_mlflow_model
 
 
+# The run's own figures. A plugin's curves reach MLflow under the names it logs; logging one
+# of these would overwrite a harness figure, so it is refused (see reserve_check).
 HARNESS_METRICS = frozenset(
     [f"{split}_{name}" for split in ("val", "test", "test_oracle")
      for name in ("top1", "top5", "mean_class_accuracy", "macro_f1")]
@@ -82,11 +84,61 @@ def model_config(spec, overrides: dict[str, str], epochs: int | None):
 def required_inputs(spec, config) -> str:
     """What the model needs from the dataset: its spec's inputs, unless its config says
     otherwise (e.g. a video model fed skeleton renderings of landmarks)."""
-    decide = getattr(config, "required_inputs", None)
-    return decide() if callable(decide) else spec.inputs
+    return config.required_inputs() if isinstance(config, DeclaresInputs) else spec.inputs
+
+
+def checked_curve_name(model: str, name: str) -> str:
+    """The one renaming rule for plugin metrics: there is none. A name the harness reserves
+    for its own figures is an error naming the plugin and the fix."""
+    if name in HARNESS_METRICS:
+        raise BadPlugin(f"model {model!r} logged a metric named {name!r}, which the harness "
+                        "reserves for its own figures; log per-epoch curves under another "
+                        f"name, e.g. 'epoch_{name}'")
+    return name
+
+
+SEED_MAX = 2**32 - 1     # numpy's seeding takes 0 .. 2**32 - 1 (random and torch take more)
+
+
+def check_seed(seed: int, option: str = "--seed") -> None:
+    if not 0 <= int(seed) <= SEED_MAX:
+        raise BadConfig(f"{option} {seed}: a seed must be between 0 and {SEED_MAX}")
+
+
+def check_device(device: str, available_here: bool = True) -> None:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; with ``available_here``, a CUDA device this
+    machine has (a run must never train on the CPU while it records cuda)."""
+    if device in ("auto", "cpu"):
+        return
+    kind, colon, number = device.partition(":")
+    if kind != "cuda" or (colon and not number.isdigit()):
+        raise BadConfig(f"--device {device!r}: use cpu, cuda (or cuda:N) or auto")
+    if not available_here:
+        return
+    import torch
+    if not torch.cuda.is_available():
+        raise BadConfig(f"--device {device}: CUDA is not available on this machine (torch "
+                        f"{torch.__version__}); use --device cpu, or auto to take a GPU "
+                        "only where there is one")
+    if number and int(number) >= torch.cuda.device_count():
+        raise BadConfig(f"--device {device}: this machine has {torch.cuda.device_count()} "
+                        f"CUDA device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+
+
+def check_options(config: RunConfig) -> None:
+    """The run's own options, checked before any data is read or any run is recorded."""
+    check_seed(config.seed, "--seed")
+    check_seed(config.split_seed, "--split-seed")
+    if config.threads is not None and config.threads < 1:
+        raise BadConfig(f"--threads {config.threads}: must be at least 1 (leave it out for "
+                        "torch's own choice)")
+    if config.epochs is not None and config.epochs < 1:
+        raise BadConfig(f"--epochs {config.epochs}: must be at least 1")
+    check_device(config.device)
 
 
 def resolve_device(device: str) -> str:
+    check_device(device)
     if device != "auto":
         return device
     import torch
@@ -100,16 +152,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def count_parameters(model) -> int:
-    counter = getattr(model, "num_parameters", None)
-    if callable(counter):
-        return int(counter())
-    total = 0
-    for value in vars(model).values():
-        parameters = getattr(value, "parameters", None)
-        if callable(parameters) and type(value).__module__.startswith("torch"):
-            total += sum(p.numel() for p in parameters())
-    return total
+def count_parameters(model) -> float:
+    """The model's declared parameter count; NaN when it declares none."""
+    return float(model.num_parameters()) if isinstance(model, CountsParameters) else math.nan
 
 
 def check_proba(proba: np.ndarray, clips: ClipSet, model_name: str) -> np.ndarray:
@@ -179,6 +224,7 @@ def plot_confusion(matrix: np.ndarray, vocab, path: Path, title: str) -> None:
 
 def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = None) -> RunResult:
     say = on_event or (lambda message: None)
+    check_options(config)
     spec = registry.model(config.model)
     registry.dataset(config.dataset)  # unknown names fail before any data is read
     plugin_config = model_config(spec, config.overrides, config.epochs)
@@ -192,16 +238,24 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
     experiment = config.experiment or experiment_name(config.dataset, vocab_size)
     say(f"{config.dataset}: {vocab_size} signs, train {len(train)} / val {len(val)} / test "
         f"{len(test)} clips; split {manifest.sha256[:12]} ({manifest.protocol})")
+    if clips.notes.get("summary"):
+        say(str(clips.notes["summary"]))
+    warnings = list(clips.notes.get("warnings", ()))
+    for warning in warnings:
+        say(f"WARNING: {warning}")
 
     seed_everything(config.seed)
     if config.threads:
         import torch
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    origin = registry.model_origin(spec.name)
     tags = {TAG + "model": spec.name, TAG + "dataset": config.dataset,
             TAG + "vocab": str(vocab_size), TAG + "seed": str(config.seed),
             TAG + "split_hash": manifest.sha256, TAG + "inputs": inputs,
             TAG + "config_hash": config_fingerprint(spec.name, config_to_dict(plugin_config)),
+            TAG + "model_version": registry.code_version(spec.name),
+            **({TAG + "warnings": " | ".join(warnings)[:5000]} if warnings else {}),
             **config.tags}
     run_name = f"{spec.name}-{config.dataset}-{vocab_size}-s{config.seed}"
     with TrackedRun(config.tracking_uri, experiment, run_name, tags,
@@ -214,8 +268,11 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
             "split_hash": manifest.sha256, "split_protocol": manifest.protocol,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
             "git_commit": git_commit(), "machine": machine(), "device": device,
+            "plugin.version": spec.version, "plugin.name": origin.plugin,
+            "plugin.distribution": origin.package,
             "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else "",
             **{f"data_option.{k}": v for k, v in config.data_options.items()},
+            **clips.notes.get("params", {}),  # what the adapter found, e.g. coverage.*
             **{f"config.{k}": v for k, v in config_to_dict(plugin_config).items()},
             **{f"version.{k}": v for k, v in package_versions().items()},
         })
@@ -226,11 +283,11 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
 
         model = spec.build(plugin_config, clips.info)
         def log_curve(name: str, value: float, step: int | None) -> None:
-            # A plugin's per-epoch "val_top1" must not shadow the harness's final figure.
-            tracked.log_metric(f"epoch_{name}" if name in HARNESS_METRICS else name, value, step)
+            tracked.log_metric(checked_curve_name(spec.name, name), value, step)
 
         context = RunContext(seed=config.seed, device=device, work_dir=work_dir,
                              verbose=config.verbose, metric_logger=log_curve,
+                             param_logger=tracked.log_params,
                              progress_factory=lambda total, text: bar(total, text))
         say(f"training {spec.name} (seed {config.seed}, {device}) ...")
         with PeakMemory() as memory, Stopwatch() as train_clock:
@@ -238,7 +295,7 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
 
         metrics: dict[str, float] = {"train_seconds": train_clock.seconds,
                                      "peak_memory_mb": memory.peak / 2**20,
-                                     "parameters": float(count_parameters(model))}
+                                     "parameters": count_parameters(model)}
         with bar(2, "evaluating") as progress:
             val_proba = check_proba(model.predict_proba(val.unlabelled()), val, spec.name)
             progress.advance()
@@ -252,9 +309,8 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
         metrics["latency_ms_p50"], metrics["latency_ms_p95"] = latency["p50"], latency["p95"]
 
         oracle_used = False
-        oracle = getattr(model, "oracle_predict_proba", None)
-        if callable(oracle):
-            oracle_proba = oracle(test)
+        if isinstance(model, OracleSelects):
+            oracle_proba = model.oracle_predict_proba(test)
             if oracle_proba is not None:
                 oracle_used = True
                 say("WARNING: oracle evaluation uses the TEST LABELS to choose frames; it is "
@@ -264,8 +320,7 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
                                 for k, v in evaluate(oracle_proba, test.labels).items()})
                 tracked.set_tags({TAG + "oracle": "uses test labels"})
 
-        explain = getattr(model, "explain", None)
-        extra = explain(test.unlabelled()) if callable(explain) else None
+        extra = model.explain(test.unlabelled()) if isinstance(model, Explains) else None
         table = predictions_table(test, test_proba, extra)
         table.to_csv(work_dir / "predictions.csv", index=False)
         tracked.log_artifact(work_dir / "predictions.csv")
@@ -281,7 +336,10 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
         model.save(model_dir / "weights")
         info = {"model": spec.name, "dataset": config.dataset, "vocab": list(clips.vocab),
                 "config": config_to_dict(plugin_config), "inputs": inputs,
-                "split_hash": manifest.sha256, "seed": config.seed}
+                "split_hash": manifest.sha256, "seed": config.seed,
+                "model_version": registry.code_version(spec.name),
+                "clip_set": clips.name, "lacks": list(clips.lacks),
+                "has_landmarks": clips.has_landmarks, "has_videos": clips.has_videos}
         (model_dir / MODEL_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1,
                                                        default=str), encoding="utf-8")
         add_mlflow_model(model_dir, info, tracked.run_id)  # the same folder, as an MLflow model
@@ -301,6 +359,3 @@ def config_fingerprint(model: str, plugin_config: dict) -> str:
     text = json.dumps({"model": model, "config": plugin_config}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-
-def as_dict(result: RunResult) -> dict:
-    return dataclasses.asdict(result)

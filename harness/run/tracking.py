@@ -353,4 +353,27 @@ def load_model_directory(directory: Path, owner: str) -> LoadedModel:
                             f"({type(problem).__name__}: {problem}); train the model again"
                             ) from None
     spec = registry.model(model_name)
-    return LoadedModel(spec=spec, model=spec.load(directory / "weights"), info=info)
+    config, dataset_info = saved_config(spec, info, info_file)
+    return LoadedModel(spec=spec, model=spec.load(directory / "weights", config, dataset_info),
+                       info=info)
+
+
+def saved_config(spec, info: dict, where: Path):
+    """The plugin config object and dataset info a run saved in ``model/slrbench.json``,
+    given back to the plugin's ``load`` (older runs lack the dataset fields: defaults)."""
+    from harness.data.clips import ClipSetInfo
+    from harness.errors import SlrbenchError
+    from harness.util.config import config_from_dict
+    try:
+        config = config_from_dict(spec.config, dict(info.get("config") or {}))
+        vocab = tuple(str(g) for g in info["vocab"])
+    except (SlrbenchError, KeyError, TypeError) as problem:
+        raise TrackingError(f"{where}: the saved {spec.name!r} config does not fit this "
+                            f"version of the plugin ({problem}); train the model again"
+                            ) from None
+    dataset_info = ClipSetInfo(name=str(info.get("clip_set") or info.get("dataset", "")),
+                               num_classes=len(vocab), vocab=vocab,
+                               has_landmarks=bool(info.get("has_landmarks", True)),
+                               has_videos=bool(info.get("has_videos", False)),
+                               lacks=tuple(info.get("lacks") or ()))
+    return config, dataset_info

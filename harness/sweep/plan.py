@@ -27,13 +27,16 @@ from harness import registry
 from harness.util.config import config_to_dict, field_names
 from harness.data.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, TrackingError
-from harness.run.runner import RunConfig, config_fingerprint, model_config, required_inputs
+from harness.run.runner import (RunConfig, check_device, check_seed, config_fingerprint,
+                                model_config, required_inputs)
 from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
 from harness.run.tracking import (TAG, client, ensure_experiment, experiment_name,
                                   is_tracking_failure, load_runs)
 from harness.util.stats import MeanStd
 
-KEY_TAGS = ("model", "dataset", "vocab", "seed", "split_hash", "config_hash")
+# A grid point is done when MLflow has a FINISHED run with all of these: the same code
+# (the plugin's version and its distribution's) included, so fixed code is re-run.
+KEY_TAGS = ("model", "dataset", "vocab", "seed", "split_hash", "config_hash", "model_version")
 SWEEP_TAG = TAG + "sweep"          # one id per invocation of a sweep
 JOB_TAG = TAG + "sweep_job"        # one id per attempt of one grid point
 SUMMARY_METRICS = ("test_top1", "test_top5", "test_mean_class_accuracy", "test_macro_f1",
@@ -80,6 +83,11 @@ class SweepConfig:
             raise BadConfig("--seeds: give a count (e.g. --seeds 3 for 0,1,2) or a list")
         if len(set(self.seeds)) != len(self.seeds):
             raise BadConfig(f"--seeds {','.join(map(str, self.seeds))}: a seed is repeated")
+        for seed in self.seeds:
+            check_seed(seed, "--seeds: seed")
+        check_seed(self.split_seed, "--split-seed")
+        # whether CUDA is there is for each run to check where it runs (e.g. a Ray worker)
+        check_device(self.device, available_here=False)
         if len(set(self.vocabs)) != len(self.vocabs):
             raise BadConfig(f"--vocab {self.vocabs}: a vocabulary size is repeated")
         if self.backend not in BACKENDS:
@@ -139,6 +147,7 @@ class ModelPlan:
     epochs: int | None
     inputs: str
     config_hash: str
+    model_version: str
 
 
 def model_plans(config: SweepConfig) -> dict[str, ModelPlan]:
@@ -171,6 +180,7 @@ def model_plans(config: SweepConfig) -> dict[str, ModelPlan]:
         plugin_config = model_config(spec, overrides, epochs)
         plans[name] = ModelPlan(name=name, overrides=overrides, epochs=epochs,
                                 inputs=required_inputs(spec, plugin_config),
+                                model_version=registry.code_version(spec.name),
                                 config_hash=config_fingerprint(
                                     spec.name, config_to_dict(plugin_config)))
     return plans
@@ -186,6 +196,7 @@ class GridPoint:
     requested_vocab: int | None
     split_hash: str
     config_hash: str
+    model_version: str
     experiment: str
     status: str = "pending"      # pending running finished skipped failed crashed killed
     run_id: str | None = None
@@ -196,7 +207,7 @@ class GridPoint:
     @property
     def key(self) -> tuple[str, ...]:
         return (self.model, self.dataset, str(self.vocab), str(self.seed), self.split_hash,
-                self.config_hash)
+                self.config_hash, self.model_version)
 
     @property
     def cell(self) -> tuple[str, str, int]:
@@ -279,7 +290,7 @@ def plan_grid(config: SweepConfig, on_event: Say | None = None) -> Plan:
                     points.append(GridPoint(
                         model=plan.name, dataset=dataset, vocab=size, seed=seed,
                         requested_vocab=vocab, split_hash=split_hash,
-                        config_hash=plan.config_hash,
+                        config_hash=plan.config_hash, model_version=plan.model_version,
                         experiment=experiment_name(dataset, size)))
     result = Plan(config=config, tracking_uri=uri, models=models, points=points)
     # Creating the experiments here, once, spares parallel workers a race to create them
