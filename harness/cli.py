@@ -80,7 +80,7 @@ def _options(ctx: click.Context, command: str, config_file: Path | None) -> dict
     gave none."""
     from click.core import ParameterSource
 
-    from harness.util import run_file
+    from harness.run import run_file
     file_values = run_file.read(config_file, command) if config_file else {}
     given = [name for name in ctx.params if ctx.get_parameter_source(name)
              not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)]

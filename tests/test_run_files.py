@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.util import run_file
+from harness.run import run_file
 
 
 def invoke(*args):

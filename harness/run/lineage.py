@@ -84,7 +84,7 @@ def run_file_text(config, plugin_config: dict, experiment: str, device: str, run
                   uri: str) -> str:
     """The run's resolved options as a run file: the plugin's whole config (defaults too,
     so a later change of a default cannot change a repeat), the seeds, the data, the device."""
-    from harness.util.run_file import dump
+    from harness.run.run_file import dump
     values = {"model": config.model, "dataset": config.dataset, "vocab": config.vocab,
               "seed": config.seed, "split-seed": config.split_seed,
               "data-dir": str(Path(config.data_dir).resolve()) if config.data_dir else None,
