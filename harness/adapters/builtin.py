@@ -1,7 +1,7 @@
 """Registers the built-in dataset adapters through the same hook as third-party ones."""
 from __future__ import annotations
 
-from harness.adapters import asl_signs, gsl, landmarks, msasl, signo, synthetic, videos
+from harness.adapters import asl_signs, gsl, landmarks, msasl, signo, synthetic, videos, wlasl
 from harness.hookspecs import hookimpl
 
 
@@ -15,4 +15,5 @@ def slrbench_datasets() -> list:
         msasl.SPEC,
         gsl.SPEC,
         videos.SPEC,
+        wlasl.SPEC,
     ]

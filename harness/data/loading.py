@@ -34,7 +34,9 @@ def slice_vocabulary(clips: ClipSet, vocab: int) -> ClipSet:
 def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitManifest]:
     spec = registry.dataset(dataset)
     clips = spec.load(request)
-    if request.vocab is not None:
+    # An adapter that resolved --vocab itself (e.g. dropping classes it has no data for)
+    # says so; slicing again would refuse the smaller vocabulary it chose.
+    if request.vocab is not None and not clips.notes.get("vocab_applied"):
         clips = slice_vocabulary(clips, request.vocab)
     split = clips.meta["split"].astype(str)
     if not (split == "val").any():
