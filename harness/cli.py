@@ -93,8 +93,9 @@ def _options(ctx: click.Context, command: str, config_file: Path | None) -> dict
               help=CONFIG_HELP.format("run"))
 @click.option("--model", default=None,
               help="Model plugin name (see `slrbench list`); required, here or in --config.")
-@click.option("--dataset", default="asl-signs", show_default=True,
-              help="Dataset adapter name (see `slrbench list`).")
+@click.option("--dataset", default="msasl", show_default=True,
+              help="Dataset adapter name (see `slrbench list`); the default with --vocab "
+                   "100/200/500/1000 is MS-ASL N.")
 @click.option("--vocab", type=int, default=None,
               help="Keep the first N signs of the dataset's vocabulary (MS-ASL N: labels < N).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
@@ -221,7 +222,7 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
               help=CONFIG_HELP.format("sweep"))
 @click.option("--models", default=None,
               help="Comma-separated model names; required, here or in --config.")
-@click.option("--dataset", "datasets", default="asl-signs", show_default=True,
+@click.option("--dataset", "datasets", default="msasl", show_default=True,
               help="Dataset name(s), comma-separated.")
 @click.option("--vocab", "vocabs", default=None,
               help="Vocabulary sizes, e.g. 100,200,500,1000 (default: the whole vocabulary).")

@@ -48,7 +48,8 @@ def test_run_then_predict_then_runs(tracking_uri, shared):
 @pytest.mark.parametrize("args, message", [
     (("run", "--model", "nope"), "unknown model 'nope'; known models: "),
     (("run", "--model", "pooled_logreg", "--dataset", "nope"), "unknown dataset 'nope'"),
-    (("run", "--model", "pooled_logreg", "--vocab", "5"), "--vocab 5 is larger than asl-signs"),
+    (("run", "--model", "pooled_logreg", "--dataset", "asl-signs", "--vocab", "5"),
+     "--vocab 5 is larger than asl-signs"),
     (("run", "--model", "pooled_logreg", "--set", "C"), "expected key=value"),
     (("run", "--model", "pooled_logreg", "--set", "depth=3"), "has no option depth"),
     (("run", "--model", "pooled_logreg", "--set", "C=abc"), "'abc' is not a valid float"),
@@ -66,8 +67,8 @@ def test_user_errors_are_one_clear_line(args, message, tracking_uri):
 
 
 def test_missing_tracking_directory(tmp_path):
-    missing = invoke("run", "--model", "pooled_logreg", "--tracking-uri",
-                     f"sqlite:///{tmp_path / 'nowhere' / 'mlruns.db'}")
+    missing = invoke("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
+                     "--tracking-uri", f"sqlite:///{tmp_path / 'nowhere' / 'mlruns.db'}")
     assert missing.exit_code == 2 and "does not exist" in missing.output
 
 
@@ -90,6 +91,6 @@ def read_only_dir(tmp_path):
 
 
 def test_read_only_tracking_directory(read_only_dir):
-    result = invoke("run", "--model", "pooled_logreg", "--tracking-uri",
-                    f"sqlite:///{read_only_dir / 'mlruns.db'}")
+    result = invoke("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
+                    "--tracking-uri", f"sqlite:///{read_only_dir / 'mlruns.db'}")
     assert result.exit_code == 2 and "read-only" in result.output

@@ -496,3 +496,14 @@ def test_runs_on_the_shipped_data_beat_chance_by_far(shared, tracking_uri, vocab
     assert params["wlasl.hand_slots"] == wlasl.RULES["side"]
     assert params["split_protocol"] == wlasl.PROTOCOL
 
+
+def test_run_with_vocab_1000_and_no_dataset_means_ms_asl(tmp_path, monkeypatch, tracking_uri):
+    monkeypatch.setenv("SLRBENCH_DATA_ROOT", str(tmp_path / "empty"))   # no MS-ASL store
+    result = CliRunner().invoke(main, ["run", "--model", "keyframe_mlp", "--vocab", "1000",
+                                       "--tracking-uri", tracking_uri])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1 and "MS-ASL" in line and "asl-signs" not in line
+    assert "slrbench data fetch --dataset msasl --vocab 1000" in line
+    assert "slrbench data extract --dataset msasl" in line
+    assert "--dataset wlasl --vocab 100" in line

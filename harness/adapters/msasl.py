@@ -36,12 +36,19 @@ def default_clips_dir() -> Path:
     return data_root() / "downloads" / NAME / "clips"
 
 
-def how_to_obtain(store: Path) -> str:
+def how_to_obtain(store: Path, vocab: int | None = None) -> str:
     clips = default_clips_dir()
-    return ("MS-ASL ships annotations only; fetch the clips and extract their landmarks "
-            f"once: `slrbench data fetch --dataset msasl --vocab 100 --out {clips}` then "
-            f"`slrbench data extract --dataset msasl --videos {clips} --out {store}` "
+    text = ("MS-ASL ships annotations only; fetch the clips and extract their landmarks "
+            f"once: `slrbench data fetch --dataset msasl --vocab {vocab or 100} --out {clips}` "
+            f"then `slrbench data extract --dataset msasl --videos {clips} --out {store}` "
             "(or pass --data-dir STORE)")
+    # YouTube sources are often gone: point at the real large-vocabulary data that is here.
+    from harness.adapters import wlasl
+    if wlasl.default_dir().is_dir():
+        text += ("; real large-vocabulary landmarks are here already: `slrbench run --dataset "
+                 "wlasl --vocab 100` (or --vocab 300; WLASL hand landmarks in "
+                 f"{wlasl.default_dir()})")
+    return text
 
 
 def plan_extraction(videos: Path, request: ExtractionRequest) -> ExtractionPlan:
@@ -68,7 +75,8 @@ def plan_extraction(videos: Path, request: ExtractionRequest) -> ExtractionPlan:
 
 def load(request: DatasetRequest) -> ClipSet:
     path = Path(request.data_dir) if request.data_dir else default_store()
-    store, meta = open_dataset_store(path, NAME, "MS-ASL", msasl.SPLITS, how_to_obtain(path))
+    store, meta = open_dataset_store(path, NAME, "MS-ASL", msasl.SPLITS,
+                                     how_to_obtain(path, request.vocab))
     absent = [s for s in ("train", "test") if not (meta["split"] == s).any()]
     if absent:
         raise DatasetNotFound(f"{path}: the store has no {' or '.join(absent)} clips (was "
@@ -79,7 +87,7 @@ def load(request: DatasetRequest) -> ClipSet:
     clips.notes["protocol"] = PROTOCOL
     if request.vocab is not None and not (clips.labels < request.vocab).any():
         raise DatasetNotFound(f"{path}: no clip of MS-ASL{request.vocab} in this store. "
-                              f"{how_to_obtain(path)}")
+                              f"{how_to_obtain(path, request.vocab)}")
     return clips
 
 
