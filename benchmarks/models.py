@@ -1,7 +1,7 @@
 """Every registered landmark model on every landmark dataset at hand, in one table.
 
-Models: pooled_logreg, keyframe_mlp, lstm, spoter and R(2+1)D on skeleton renderings of the
-landmarks (a small configuration), each where registered. Datasets:
+Models: pooled_logreg, keyframe_mlp, lstm, spoter, conv_transformer and R(2+1)D on skeleton
+renderings of the landmarks (a small configuration), each where registered. Datasets:
 
 - ``asl-signs`` and ``signo``: the shipped real sets;
 - ``asl8``: the real asl8 videos' landmarks, the store ``datasets/stores/asl8`` built by
@@ -40,7 +40,7 @@ from harness.run.runner import RunConfig, run_experiment
 from harness.data.store import is_store
 from harness.run.tracking import client
 
-MODELS = ("pooled_logreg", "keyframe_mlp", "lstm", "spoter", "r2plus1d")
+MODELS = ("pooled_logreg", "keyframe_mlp", "lstm", "spoter", "conv_transformer", "r2plus1d")
 DATASETS = ("asl-signs", "signo", "asl8", "synthetic-1000")
 EPOCHS = 30
 # Modest configurations: R(2+1)D small and on skeleton videos (it is a video model),

@@ -183,14 +183,15 @@ def runs_command(tracking_uri, experiments) -> None:
 @main.command("export")
 @click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
 @click.option("--format", "fmt", default="tflite", show_default=True,
-              help="Export format: tflite (models with an export method, e.g. lstm).")
+              help="Export format: tflite (lstm) or onnx (conv_transformer: raw [T, 543, 3] "
+                   "landmarks in, preprocessing inside the graph).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output file or folder (default MODEL-RUNID.tflite here).")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.pass_context
 def export_command(ctx, run_id, fmt, out, tracking_uri) -> None:
-    """Export a trained model for on-device use (TFLite); a JSON sidecar beside it says
-    how to build the input from landmarks and names the output classes."""
+    """Export a trained model for on-device use (TFLite or ONNX); a JSON sidecar beside it
+    says how to build the input from landmarks and names the output classes."""
     from harness.run.export import export_run
     path = export_run(run_id, fmt, out, tracking_uri, ctx.obj["verbose"])
     click.echo(f"exported run {run_id} as {fmt}: {path}")

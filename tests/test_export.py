@@ -65,7 +65,7 @@ def test_export_into_a_folder_names_the_file_after_the_run(lstm_run, uri, tmp_pa
 
 
 def test_export_errors_are_one_line(lstm_run, uri, tmp_path):
-    result = cli("export", "--run", lstm_run, "--format", "onnx", "--tracking-uri", uri)
+    result = cli("export", "--run", lstm_run, "--format", "coreml", "--tracking-uri", uri)
     assert result.exit_code == 2 and "unknown export format" in result.output
     assert "Traceback" not in result.output
     result = cli("export", "--run", "0123456789abcdef", "--tracking-uri", uri)

@@ -1,8 +1,8 @@
 """``slrbench export``: a tracked run's model written in a deployment format.
 
 The conversion is the model's own business (its optional ``export(path, fmt) -> Path``
-method, e.g. the lstm plugin's TFLite export); this module finds the run, checks the
-request and keeps the converters' native log lines off the terminal.
+method, e.g. the lstm plugin's TFLite export, conv_transformer's ONNX); this module finds
+the run, checks the request and keeps the converters' native log lines off the terminal.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from harness.errors import BadConfig
 
 # Format name -> file suffix of the exported model.
-FORMATS = {"tflite": ".tflite"}
+FORMATS = {"tflite": ".tflite", "onnx": ".onnx"}
 
 
 def default_output(model_name: str, run_id: str, fmt: str) -> Path:

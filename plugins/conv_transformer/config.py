@@ -1,0 +1,89 @@
+"""The conv-transformer's options, defaults in one place (``--set key=value`` overrides)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.api import BadConfig
+
+
+@dataclass(frozen=True)
+class ConvTransformerConfig:
+    # --- inputs: upper-body pose (face points included) and both hands, per clip
+    # centred and scaled; then first and second temporal differences.
+    coords: Literal["xy", "xyz"] = "xy"
+    hand_shape: bool = True             # + each hand relative to its wrist, in hand sizes
+    max_frames: int = 256               # longer clips are subsampled evenly to this many
+
+    # --- network: `stages` x (`conv_blocks` depthwise-separable conv blocks with efficient
+    # channel attention, then one transformer block), mean-pooled over the frames.
+    dim: int = 128
+    stages: int = 2
+    conv_blocks: int = 2
+    kernel: int = 17                    # temporal width of the depthwise convolutions (odd)
+    expand: int = 2                     # inner width of conv and feed-forward blocks / dim
+    heads: int = 4
+    dropout: float = 0.1                # inside the blocks
+    drop_path: float = 0.1              # stochastic depth, largest in the last block
+    late_dropout: float = 0.5           # dropout before the classifier, switched on ...
+    late_dropout_start: float = 0.5     # ... after this fraction of the epochs
+
+    # --- training: AdamW, linear warm-up then cosine decay; best epoch by val loss kept.
+    epochs: int = 80
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_epochs: int = 5
+    label_smoothing: float = 0.2
+    patience: int = 40                  # epochs without a better val loss before stopping
+    precision: Literal["auto", "fp32", "amp"] = "auto"   # auto: mixed on CUDA, fp32 on CPU
+
+    # --- augmentation (harness.api's library), drawn afresh per clip and epoch.
+    augment: bool = True
+    flip_prob: float = 0.5
+    affine_prob: float = 0.75
+    scale_min: float = 0.8
+    scale_max: float = 1.2
+    shear: float = 0.15
+    rotate_deg: float = 15.0
+    shift: float = 0.1
+    resample_prob: float = 0.8
+    resample_min: float = 0.5
+    resample_max: float = 1.5
+    temporal_mask_prob: float = 0.5
+    temporal_mask_max: float = 0.2      # fraction of the clip
+    spatial_mask_prob: float = 0.3
+    mix_prob: float = 0.0               # temporal CutMix with another training clip
+
+    # torch threads while fitting and predicting (restored afterwards; 0 keeps torch's):
+    # on cores shared with other jobs, OpenMP threads spin against each other.
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        def bad(message: str) -> None:
+            raise BadConfig(f"conv_transformer: {message}")
+
+        for name in ("max_frames", "dim", "stages", "conv_blocks", "expand", "heads", "epochs",
+                     "batch_size"):
+            if getattr(self, name) < 1:
+                bad(f"{name}={getattr(self, name)}; it must be at least 1")
+        if self.dim % self.heads:
+            bad(f"dim={self.dim} must be divisible by heads={self.heads}")
+        if self.kernel < 1 or self.kernel % 2 == 0:
+            bad(f"kernel={self.kernel}; use an odd width such as 17")
+        for name in ("dropout", "drop_path", "late_dropout", "label_smoothing"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                bad(f"{name}={getattr(self, name)}; use a value in [0, 1)")
+        for name in ("late_dropout_start", "flip_prob", "affine_prob", "resample_prob",
+                     "temporal_mask_prob", "spatial_mask_prob", "mix_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                bad(f"{name}={getattr(self, name)}; use a value in [0, 1]")
+        if not 0.0 < self.resample_min <= self.resample_max:
+            bad(f"resample_min={self.resample_min}, resample_max={self.resample_max}; need "
+                "0 < min <= max")
+        if not 0.0 < self.scale_min <= self.scale_max:
+            bad(f"scale_min={self.scale_min}, scale_max={self.scale_max}; need 0 < min <= max")
+        if self.learning_rate <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0 \
+                or self.patience < 1 or self.threads < 0:
+            bad("learning_rate > 0, weight_decay >= 0, warmup_epochs >= 0, patience >= 1 "
+                "and threads >= 0 are needed")

@@ -1,0 +1,128 @@
+"""ONNX export: one graph from raw MediaPipe Holistic landmarks to class probabilities.
+
+The graph takes ``landmarks`` float32 ``[T, 543, 3]`` (any T >= 1; NaN where a part was
+not detected, exactly what `slrbench data extract` writes) and returns ``probabilities``
+``[1, num_classes]``. The landmark subset, the per-clip normalisation, the temporal
+differences and the subsampling of long clips are inside it, from the same torch code
+the model trains with (features.py), so nothing has to be re-implemented on the device.
+A JSON sidecar beside the file names the classes.
+
+TFLite is not offered: from PyTorch it needs a second framework (TensorFlow, or an
+ONNX-to-TensorFlow converter) in the model's path, and ONNX Runtime runs the graph on the
+same devices (including mobile builds).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.api import N_LANDMARKS, SlrbenchError
+from plugins.conv_transformer.features import SUBSET, clip_features, subsample
+
+INPUT, OUTPUT = "landmarks", "probabilities"
+OPSET = 18
+
+
+class RawLandmarksModel(nn.Module):
+    """Raw ``[T, 543, 3]`` landmarks -> ``[1, classes]`` probabilities, preprocessing included."""
+
+    def __init__(self, net: nn.Module, coords: str, hand_shape: bool, max_frames: int):
+        super().__init__()
+        self.net = net
+        self.coords, self.hand_shape, self.max_frames = coords, hand_shape, max_frames
+        self.register_buffer("subset", torch.as_tensor(SUBSET, dtype=torch.int64))
+
+    def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
+        points = subsample(landmarks.index_select(1, self.subset), self.max_frames)
+        rows = clip_features(points, self.coords, self.hand_shape).unsqueeze(0)
+        valid = torch.ones(rows.shape[:2], dtype=torch.bool, device=rows.device)
+        return torch.softmax(self.net(rows, valid).float(), dim=-1)
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str):
+    """The exporter logs a line per optional operator library it does not find."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def sidecar_path(path: Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def export_onnx(model, path: Path) -> Path:
+    try:
+        import onnx  # noqa: F401  (the exporter needs it; say so before torch fails deep down)
+        import onnxscript  # noqa: F401
+    except ImportError as error:
+        raise SlrbenchError(f"ONNX export needs the [onnx] extra ({error.name} is missing): "
+                            "pip install -e '.[onnx]'") from None
+    cfg = model.config
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames)
+    wrapped = wrapped.to("cpu").eval()
+    example = torch.from_numpy(np.random.default_rng(0).uniform(
+        0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
+    frames = torch.export.Dim("frames", min=1, max=100_000)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                _quiet_logger("torch.onnx"):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(wrapped, (example,), str(tmp), input_names=[INPUT],
+                              output_names=[OUTPUT], dynamic_shapes={"landmarks": {0: frames}},
+                              opset_version=OPSET, dynamo=True, external_data=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _write_sidecar(model, path)
+    return path
+
+
+def _write_sidecar(model, path: Path) -> None:
+    cfg = model.config
+    sidecar = {
+        "input": {"name": INPUT, "shape": ["frames", N_LANDMARKS, 3], "dtype": "float32",
+                  "layout": "MediaPipe Holistic: pose 0-32, face 33-500, left hand 501-521, "
+                            "right hand 522-542; x, y in image units, z as MediaPipe gives it",
+                  "missing": "NaN for every coordinate of a part not detected in a frame",
+                  "preprocessing": "inside the graph (landmark subset, per-clip "
+                                   f"normalisation, temporal differences, at most "
+                                   f"{cfg.max_frames} frames)"},
+        "output": {"name": OUTPUT, "shape": [1, model.num_classes],
+                   "meaning": "class probabilities, in the order of vocab"},
+        "vocab": list(model.vocab),
+    }
+    side = sidecar_path(path)
+    tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
+    os.replace(tmp, side)
+
+
+def onnx_predict_proba(path: Path, clips: list[np.ndarray]) -> np.ndarray:
+    """Run an exported graph on raw ``[T, 543, 3]`` clips, one at a time."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options,
+                                           providers=["CPUExecutionProvider"])
+    out = [session.run([OUTPUT], {INPUT: np.ascontiguousarray(c, np.float32)})[0][0]
+           for c in clips]
+    return np.stack(out) if out else np.zeros((0, 0), np.float32)

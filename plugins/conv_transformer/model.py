@@ -1,0 +1,143 @@
+"""The conv-transformer as a slrbench model: fit, length-batched prediction, weights saved
+as a plain ``.npz`` of arrays plus checked JSON metadata (no pickle), ONNX export."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, SlrbenchError,
+                         Unlabelled, atomic_path, config_from_dict, config_to_dict,
+                         read_model_meta, torch_compute, write_model_meta)
+from plugins.conv_transformer.config import ConvTransformerConfig
+from plugins.conv_transformer.features import (feature_size, numpy_features, select,
+                                               subsample_index)
+from plugins.conv_transformer.network import ConvTransformerNet
+from plugins.conv_transformer.training import length_batches, pad, train
+
+FORMAT = "slrbench-conv_transformer/1"
+META_FILE = "slrbench.json"
+WEIGHTS_FILE = "weights.npz"
+PREDICT_BATCH = 64
+
+
+def _with_torch_compute(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with torch_compute(self.config.threads):
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+def new_net(config: ConvTransformerConfig, num_classes: int) -> ConvTransformerNet:
+    c = config
+    return ConvTransformerNet(feature_size(c.coords, c.hand_shape), num_classes, c.dim,
+                              c.stages, c.conv_blocks, c.kernel, c.expand, c.heads, c.dropout,
+                              c.drop_path, c.late_dropout)
+
+
+class ConvTransformerModel:
+    export_formats = ("onnx",)
+
+    def __init__(self, config: ConvTransformerConfig, num_classes: int,
+                 vocab: tuple[str, ...] = ()):
+        self.config = config
+        self.num_classes = int(num_classes)
+        self.vocab = tuple(vocab)
+        self.device = "cpu"
+        self.net = new_net(config, self.num_classes)
+
+    # --- inputs -----------------------------------------------------------------------
+    def points(self, clips: ClipSet | Unlabelled, i: int) -> np.ndarray:
+        return select(clips.clip(i))
+
+    def rows(self, points: np.ndarray) -> np.ndarray:
+        """``[T, 59, 3]`` points -> ``[min(T, max_frames), F]`` network input."""
+        points = points[subsample_index(len(points), self.config.max_frames)]
+        return numpy_features(points, self.config.coords, self.config.hand_shape)
+
+    def features(self, clips: ClipSet | Unlabelled) -> list[np.ndarray]:
+        return [self.rows(self.points(clips, i)) for i in range(len(clips))]
+
+    # --- training ---------------------------------------------------------------------
+    @_with_torch_compute
+    def fit(self, train_set: ClipSet, val: ClipSet, ctx: RunContext) -> None:
+        if len(train_set) == 0:
+            raise SlrbenchError(f"conv_transformer: dataset {train_set.name!r} has no "
+                                "training clips")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)
+            self.device = ("cuda" if str(ctx.device).startswith("cuda")
+                           and torch.cuda.is_available() else "cpu")
+            self.net = new_net(self.config, self.num_classes).to(self.device)
+            points = [self.points(train_set, i) for i in range(len(train_set))]
+            val_rows = self.features(val) if len(val) else []
+            train(self, points, train_set.labels, val_rows,
+                  val.labels if len(val) else np.zeros(0, np.int64), ctx)
+
+    # --- prediction -------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_rows(self, rows: list[np.ndarray]) -> np.ndarray:
+        self.net.eval()
+        out = np.zeros((len(rows), self.num_classes), dtype=np.float32)
+        for batch in length_batches(np.array([len(r) for r in rows]), PREDICT_BATCH):
+            frames, valid = pad([rows[i] for i in batch])
+            logits = self.net(frames.to(self.device), valid.to(self.device))
+            out[batch] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return out
+
+    @_with_torch_compute
+    def predict_proba(self, clips: Unlabelled) -> np.ndarray:
+        return self.predict_rows(self.features(clips))
+
+    def num_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.net.parameters()))
+
+    # --- persistence ------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+        with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        meta = {"format": FORMAT, "config": config_to_dict(self.config),
+                "num_classes": self.num_classes, "vocab": list(self.vocab)}
+        write_model_meta(path, meta, META_FILE)
+
+    @classmethod
+    def load(cls, path: Path, config: ConvTransformerConfig | None = None,
+             info: ClipSetInfo | None = None) -> "ConvTransformerModel":
+        path = Path(path)
+        meta = read_model_meta(path, "conv_transformer", FORMAT, needs=(WEIGHTS_FILE,),
+                               name=META_FILE)
+        if config is None:
+            config = config_from_dict(ConvTransformerConfig, meta["config"])
+        vocab = tuple(info.vocab) if info is not None else tuple(meta["vocab"])
+        model = cls(config, meta["num_classes"], vocab)
+        with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
+            state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
+        model.net.load_state_dict(state)
+        return model
+
+    # --- export -----------------------------------------------------------------------
+    def export(self, path: Path, fmt: str) -> Path:
+        """An ONNX graph from raw ``[T, 543, 3]`` landmarks to class probabilities."""
+        if fmt != "onnx":
+            raise BadConfig(f"conv_transformer exports to 'onnx' only, not {fmt!r} (TFLite "
+                            "would need a second framework in the model's path)")
+        from plugins.conv_transformer.export import export_onnx
+
+        with torch_compute(self.config.threads):
+            return export_onnx(self, Path(path))
+
+
+def build(config: ConvTransformerConfig, info: ClipSetInfo) -> ConvTransformerModel:
+    if not isinstance(config, ConvTransformerConfig):
+        raise BadConfig(f"conv_transformer needs a ConvTransformerConfig, got "
+                        f"{type(config).__name__}")
+    if not info.has_landmarks:
+        raise SlrbenchError(f"conv_transformer needs landmarks but dataset {info.name!r} has "
+                            "only videos; extract them with `slrbench data extract`")
+    return ConvTransformerModel(config, info.num_classes, tuple(info.vocab))

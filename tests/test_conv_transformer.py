@@ -1,0 +1,218 @@
+"""conv_transformer: features on real clips (NaN-aware, hands-only, invariant to where the
+signer stands), masking (a padded clip gets the answer it gets alone), determinism,
+save/load, the CPU mixed-precision path; slow: end to end through the CLI against the
+pooled baseline, and ONNX export parity on real clips."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from harness.api import (BadConfig, LEFT_HAND, POSE, RIGHT_HAND, RunContext, config_from_dict,
+                         flip)
+from harness.cli import main
+from harness.data.loading import load_clipset, make_request
+from harness.run.tracking import load_model, load_runs
+from plugins.conv_transformer.config import ConvTransformerConfig
+from plugins.conv_transformer.features import (SUBSET, feature_size, flip_points,
+                                               numpy_features, select, subsample,
+                                               subsample_index)
+from plugins.conv_transformer.model import ConvTransformerModel
+from plugins.conv_transformer.network import ConvTransformerNet, MaskedBatchNorm
+from plugins.conv_transformer.training import Precision, pad
+
+TINY = dict(dim=32, stages=1, conv_blocks=1, heads=2, kernel=5, epochs=3, batch_size=16,
+            warmup_epochs=1)
+
+
+@pytest.fixture(scope="module")
+def asl():
+    clips, _ = load_clipset("asl-signs", make_request())
+    return clips
+
+
+@pytest.fixture(scope="module")
+def signo():
+    clips, _ = load_clipset("signo", make_request())
+    return clips
+
+
+def _fit(clips, seed=0, **overrides) -> ConvTransformerModel:
+    config = ConvTransformerConfig(**{**TINY, **overrides})
+    model = ConvTransformerModel(config, clips.num_classes, clips.vocab)
+    model.fit(clips.split("train"), clips.split("val"), RunContext(seed=seed))
+    return model
+
+
+# --- features -------------------------------------------------------------------------
+def test_features_are_finite_and_sized_on_full_and_hands_only_clips(asl, signo):
+    for clips in (asl, signo):
+        rows = numpy_features(select(clips.clip(0)))
+        assert rows.shape == (len(clips.clip(0)), feature_size("xy", True))
+        assert np.isfinite(rows).all()
+    hands_only = signo.clip(0)
+    assert np.isnan(hands_only[:, POSE]).all()
+    assert (numpy_features(select(hands_only))[:, -1] == 0).all()      # pose flag off
+    empty = np.full((5, 543, 3), np.nan, np.float32)
+    assert (numpy_features(select(empty)) == 0).all()
+
+
+def test_features_ignore_where_the_signer_stands_and_how_large(asl):
+    clip = asl.clip(3)
+    moved = clip.copy()
+    moved[..., :2] = clip[..., :2] * 0.6 + np.array([0.15, -0.1], np.float32)
+    np.testing.assert_allclose(numpy_features(select(moved)), numpy_features(select(clip)),
+                               atol=1e-4)
+
+
+def test_subset_flip_is_the_library_flip_and_subsampling_agrees_in_torch(asl):
+    clip = asl.clip(5)
+    np.testing.assert_array_equal(flip_points(select(clip)), select(flip(clip)))
+    assert set(SUBSET) >= set(range(LEFT_HAND.start, LEFT_HAND.stop)) | set(
+        range(RIGHT_HAND.start, RIGHT_HAND.stop))
+    for frames, limit in ((10, 4), (10, 10), (7, 20), (257, 256)):
+        index = subsample_index(frames, limit)
+        assert len(index) == min(frames, limit) and index[-1] < frames
+        got = subsample(torch.arange(frames), limit).numpy()
+        np.testing.assert_array_equal(got, index)
+
+
+# --- network --------------------------------------------------------------------------
+def test_forward_shapes_and_padding_never_changes_the_answer(asl):
+    torch.manual_seed(0)
+    net = ConvTransformerNet(feature_size("xy", True), 7, dim=32, stages=2, conv_blocks=2,
+                             kernel=7, heads=4).eval()
+    for module in net.modules():          # non-trivial statistics, as after training
+        if isinstance(module, MaskedBatchNorm):
+            module.running_mean.normal_(0, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    rows = [numpy_features(select(asl.clip(i))) for i in range(4)]
+    frames, valid = pad(rows)
+    assert valid.sum(1).tolist() == [len(r) for r in rows] and frames.shape[1] == max(
+        len(r) for r in rows)
+    with torch.no_grad():
+        batched = net(frames, valid)
+        alone = torch.cat([net(*pad([r])) for r in rows])
+        # The same clip padded with junk instead of zeros: still the same answer.
+        junk = frames.clone()
+        junk[~valid] = 7.0
+        junked = net(junk, valid)
+    assert batched.shape == (4, 7)
+    torch.testing.assert_close(batched, alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(junked, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_batch_norm_training_statistics_count_real_frames_only():
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 4)
+    valid = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    padded = MaskedBatchNorm(4).train()
+    padded(x.masked_fill(~valid[..., None], 100.0), valid)
+    real = MaskedBatchNorm(4).train()
+    real(torch.cat([x[0], x[1, :3]])[None], torch.ones(1, 9, dtype=torch.bool))
+    torch.testing.assert_close(padded.running_mean, real.running_mean)
+    torch.testing.assert_close(padded.running_var, real.running_var)
+
+
+# --- training -------------------------------------------------------------------------
+def test_same_seed_same_predictions_other_seed_other_weights(asl):
+    test = asl.split("test").unlabelled()
+    a, b = _fit(asl, seed=1, epochs=2), _fit(asl, seed=1, epochs=2)
+    np.testing.assert_array_equal(a.predict_proba(test), b.predict_proba(test))
+    c = _fit(asl, seed=2, epochs=1)
+    first = next(iter(a.net.state_dict()))
+    assert not torch.equal(a.net.state_dict()[first], c.net.state_dict()[first])
+
+
+def test_save_and_load_give_identical_predictions(asl, tmp_path):
+    model = _fit(asl, epochs=2, mix_prob=0.5)
+    model.save(tmp_path / "model")
+    test = asl.split("test").unlabelled()
+    again = ConvTransformerModel.load(tmp_path / "model")
+    np.testing.assert_array_equal(again.predict_proba(test), model.predict_proba(test))
+    given = ConvTransformerModel.load(tmp_path / "model", model.config, asl.info)
+    np.testing.assert_array_equal(given.predict_proba(test), model.predict_proba(test))
+    assert given.vocab == asl.vocab and model.num_parameters() > 1000
+
+
+def test_mixed_precision_path_trains_on_the_cpu(asl):
+    # The CUDA path is float16 autocast with a gradient scaler; on the CPU "amp" runs the
+    # same training step under bfloat16 autocast, so the code path is exercised here.
+    cuda = Precision("cuda", "auto")
+    assert cuda.enabled and cuda.dtype == torch.float16 and cuda.scales
+    assert not Precision("cpu", "auto").enabled and not Precision("cuda", "fp32").enabled
+    cpu = Precision("cpu", "amp")
+    assert cpu.enabled and cpu.dtype == torch.bfloat16 and not cpu.scales
+    model = _fit(asl, epochs=2, precision="amp")
+    proba = model.predict_proba(asl.split("test").unlabelled())
+    assert np.isfinite(proba).all() and np.allclose(proba.sum(1), 1.0, atol=1e-5)
+
+
+def test_config_errors_name_the_option():
+    with pytest.raises(BadConfig, match="kernel"):
+        config_from_dict(ConvTransformerConfig, {"kernel": "4"})
+    with pytest.raises(BadConfig, match="heads"):
+        config_from_dict(ConvTransformerConfig, {"dim": "30", "heads": "4"})
+    assert config_from_dict(ConvTransformerConfig, {"dim": "96"}).dim == 96
+
+
+# --- end to end (slow) ----------------------------------------------------------------
+def _cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def _run_ids(uri: str) -> dict[str, str]:
+    runs = load_runs(uri)
+    return dict(zip(runs["tags.slrbench.model"], runs["run_id"]))
+
+
+@pytest.fixture(scope="module")
+def signo_runs(tmp_path_factory):
+    uri = f"sqlite:///{tmp_path_factory.mktemp('conv_transformer') / 'mlruns.db'}"
+    base = _cli("run", "--model", "pooled_logreg", "--dataset", "signo", "--tracking-uri", uri)
+    assert base.exit_code == 0, base.output
+    ours = _cli("run", "--model", "conv_transformer", "--dataset", "signo", "--epochs", "25",
+                "--threads", "1", "--set", "dim=64", "--set", "conv_blocks=2",
+                "--tracking-uri", uri)
+    assert ours.exit_code == 0, ours.output
+    return uri, _run_ids(uri)
+
+
+@pytest.mark.slow
+def test_cli_run_beats_the_pooled_baseline_on_the_same_split(signo_runs):
+    uri, ids = signo_runs
+    runs = load_runs(uri).set_index("tags.slrbench.model")
+    ours, base = runs.loc["conv_transformer"], runs.loc["pooled_logreg"]
+    assert ours["params.split_hash"] == base["params.split_hash"]
+    print("signo test top-1: conv_transformer", ours["metrics.test_top1"], "pooled_logreg",
+          base["metrics.test_top1"])
+    assert ours["metrics.test_top1"] > base["metrics.test_top1"], (
+        ours["metrics.test_top1"], base["metrics.test_top1"])
+
+
+@pytest.mark.slow
+def test_onnx_export_gives_the_torch_answers_on_real_clips(signo_runs, tmp_path):
+    from plugins.conv_transformer.export import onnx_predict_proba, sidecar_path
+
+    uri, ids = signo_runs
+    out = tmp_path / "deploy" / "signs.onnx"
+    result = _cli("export", "--run", ids["conv_transformer"], "--format", "onnx", "--out",
+                  str(out), "--tracking-uri", uri)
+    assert result.exit_code == 0, result.output
+    model = load_model(ids["conv_transformer"], uri).model
+    assert json.loads(sidecar_path(out).read_text())["vocab"] == list(model.vocab)
+    assert out.stat().st_size < 40 * 2**20
+    clips, _ = load_clipset("signo", make_request())
+    pick = np.arange(0, len(clips), 12)                      # 105 real clips
+    raw = [clips.clip(int(i)) for i in pick]
+    raw.append(np.concatenate([raw[0]] * 10))               # 300 frames: subsampled inside
+    raw.append(raw[1][:1])                                   # one frame
+    raw.append(np.full((8, 543, 3), np.nan, np.float32))     # nothing detected
+    expected = model.predict_rows([model.rows(select(c)) for c in raw])
+    got = onnx_predict_proba(out, raw)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
