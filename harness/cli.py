@@ -1,6 +1,7 @@
 """The ``slrbench`` command line: parse, call, print. No logic lives here."""
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -16,11 +17,27 @@ class FriendlyGroup(click.Group):
     """Reports user errors as one line (exit 2) instead of a traceback."""
 
     def invoke(self, ctx: click.Context):
+        from harness.util.signals import Terminated
         try:
             return super().invoke(ctx)
         except SlrbenchError as error:
             click.secho(f"error: {error}", fg="red", err=True)
             sys.exit(2)
+        except Terminated:
+            click.secho("stopped by SIGTERM (a run in progress is marked KILLED)",
+                        fg="yellow", err=True)
+            sys.exit(Terminated.exit_code)
+        except OSError as error:
+            if error.errno not in FULL_OR_READ_ONLY:
+                raise
+            where = f" ({error.filename})" if error.filename else ""
+            click.secho(f"error: {error.strerror}{where}; free space or choose a writable "
+                        "place, then run the same command again", fg="red", err=True)
+            sys.exit(2)
+
+
+# A full or read-only disk is the user's to fix wherever it strikes; any other OSError is a bug.
+FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -163,17 +180,29 @@ def predict_command(ctx, run_id, tracking_uri, top, files) -> None:
 @main.command("runs")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--experiment", "experiments", multiple=True, help="Only these experiments.")
-def runs_command(tracking_uri, experiments) -> None:
-    """List finished runs: id, experiment, model, seed, test top-1."""
+@click.option("--clean-stale", is_flag=True,
+              help="Mark FAILED the RUNNING runs whose process is gone (killed, crashed).")
+def runs_command(tracking_uri, experiments, clean_stale) -> None:
+    """List finished runs (id, model, dataset, seed, test top-1), then the runs MLflow shows
+    RUNNING: still running, or stale when their process is gone."""
+    from harness.run.stale_runs import fail_stale_runs, running_runs
     from harness.run.tracking import load_runs
+    cleaned = fail_stale_runs(tracking_uri, experiments or None) if clean_stale else []
+    for run in cleaned:
+        click.echo(f"{run.run_id}  marked FAILED: its process (pid {run.pid} on {run.host}) "
+                   "is gone")
     runs = load_runs(tracking_uri, experiments or None)
-    if runs.empty:
+    running = running_runs(tracking_uri, experiments or None)
+    if runs.empty and not running and not cleaned:
         click.echo("no runs yet: try `slrbench run --model pooled_logreg --dataset signo`")
         return
     for _, row in runs.iterrows():
         click.echo(f"{row['run_id']}  {row['tags.slrbench.model']:<14} "
                    f"{row['params.dataset']}-{row['params.vocab_size']:<6} "
                    f"seed {row['params.seed']:<3} top-1 {row.get('metrics.test_top1', float('nan')):.3f}")
+    for run in running:
+        click.echo(f"{run.run_id}  {run.model:<14} {run.dataset}-{run.vocab:<6} "
+                   f"seed {run.seed:<3} {run.describe()}")
 
 
 # --- commands of later subsystems are added below, each a thin wrapper ----------------
@@ -335,7 +364,8 @@ def data_slice(dataset, vocab, splits, annotations, out) -> None:
 @click.option("--vocab", type=int, required=True, help="Fetch MS-ASL N (labels < N).")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Folder for <clip_id>.mp4, index.csv and the reports.")
-@click.option("--workers", type=int, default=None, help="Concurrent downloads (default 4).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Concurrent downloads (default 4).")
 @click.option("--split", "splits", multiple=True, type=SPLIT_CHOICE,
               help="Only these splits (repeatable; default all that exist).")
 @click.option("--crop", is_flag=True, help="Crop each clip to the annotated signer box.")
@@ -383,7 +413,7 @@ def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations)
                    "its layout, official vocabulary and frame windows.")
 @click.option("--annotations", type=click.Path(path_type=Path), default=None,
               help="Folder of the dataset's split/class files (with --dataset).")
-@click.option("--workers", type=int, default=None,
+@click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes running MediaPipe (default: one per CPU core).")
 @click.option("--keep-parts", is_flag=True, help="Keep the per-clip files after packing.")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local",

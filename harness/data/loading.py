@@ -21,8 +21,9 @@ def make_request(data_dir: Path | str | None = None, vocab: int | None = None,
 
 def slice_vocabulary(clips: ClipSet, vocab: int) -> ClipSet:
     """Keep the first ``vocab`` classes (labels < vocab), as MS-ASL N does."""
-    if vocab < 1:
-        raise BadConfig(f"--vocab {vocab}: must be at least 1")
+    if vocab < 2:
+        raise BadConfig(f"--vocab {vocab}: a classifier needs at least 2 signs; use --vocab 2 "
+                        "or more")
     if vocab > len(clips.vocab):
         raise BadConfig(f"--vocab {vocab} is larger than {clips.name}'s vocabulary of "
                         f"{len(clips.vocab)} signs; use --vocab {len(clips.vocab)} or less")
@@ -50,12 +51,30 @@ def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitM
             raise DatasetNotFound(f"{dataset}: the {name} split is empty (vocabulary "
                                   f"{len(clips.vocab)}, {len(clips)} clips); use a larger "
                                   "--vocab or more data")
+    check_train_classes(clips, dataset)
     # The clip set's own name (e.g. "asl8"), not the adapter's: the same clips read as
     # landmarks or as videos are the same split and must share its hash.
     manifest = SplitManifest.from_meta(clips.name, clips.vocab, clips.meta,
                                        clips.notes.get("protocol", "as given"))
     return clips, manifest
 
+
+
+def check_train_classes(clips: ClipSet, dataset: str) -> None:
+    """At least two signs to learn; a sign evaluated but never trained on is a warning the
+    run records (``clips.notes["warnings"]``): its clips can only be counted wrong."""
+    split = clips.meta["split"].astype(str).to_numpy()
+    trained = set(clips.labels[split == "train"].tolist())
+    if len(trained) < 2:
+        raise BadConfig(f"{dataset}: the train split holds {len(trained)} sign(s); a "
+                        "classifier needs at least 2 (use a larger --vocab or more data)")
+    untrained = sorted(set(clips.labels[split != "train"].tolist()) - trained)
+    if untrained:
+        glosses = [clips.vocab[i] for i in untrained]
+        shown = ", ".join(map(repr, glosses[:5])) + (" ..." if len(glosses) > 5 else "")
+        clips.notes.setdefault("warnings", []).append(
+            f"{len(glosses)} sign(s) of the val/test splits never appear in train ({shown}): "
+            "no model can get their clips right")
 
 
 def require_inputs(clips: ClipSet, inputs: str, dataset: str, needer: str) -> None:

@@ -24,20 +24,20 @@ def export_run(run_id: str, fmt: str, out: Path | None = None,
     if fmt not in FORMATS:
         raise BadConfig(f"--format {fmt!r}: unknown export format; choose from "
                         f"{', '.join(FORMATS)}")
-    from harness.run.tracking import load_model
+    from harness.run.tracking import opened_model
 
-    loaded = load_model(run_id, tracking_uri)
-    name = loaded.spec.name
-    exporter = getattr(loaded.model, "export", None)
-    if not callable(exporter):
-        raise BadConfig(f"run {run_id} holds a {name!r} model, which has no export; "
-                        f"--format {fmt} needs a model that implements export (e.g. lstm)")
-    target = Path(out) if out is not None else default_output(name, run_id, fmt)
-    if target.is_dir():
-        target = target / default_output(name, run_id, fmt).name
-    if verbose:
-        return Path(exporter(target, fmt))
-    from harness.util.quiet import fd_stderr_silenced
+    with opened_model(run_id, tracking_uri) as loaded:
+        name = loaded.spec.name
+        exporter = getattr(loaded.model, "export", None)
+        if not callable(exporter):
+            raise BadConfig(f"run {run_id} holds a {name!r} model, which has no export; "
+                            f"--format {fmt} needs a model that implements export (e.g. lstm)")
+        target = Path(out) if out is not None else default_output(name, run_id, fmt)
+        if target.is_dir():
+            target = target / default_output(name, run_id, fmt).name
+        if verbose:
+            return Path(exporter(target, fmt))
+        from harness.util.quiet import fd_stderr_silenced
 
-    with fd_stderr_silenced():     # TFLite's converter logs from C++, past every env var
-        return Path(exporter(target, fmt))
+        with fd_stderr_silenced():     # TFLite's converter logs from C++, past every env var
+            return Path(exporter(target, fmt))

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from harness.data.clips import ArrayLandmarks, ClipSet
-from harness.errors import BadVideo
+from harness.errors import BadConfig, BadVideo
 from harness.extract.pipeline import extract_videos
 from harness.data.landmark_files import read_landmark_file
-from harness.run.tracking import LoadedModel, load_model
+from harness.run.tracking import LoadedModel, opened_model
 from harness.extract.video_io import VIDEO_SUFFIXES, frame_files
 
 LANDMARK_SUFFIXES = (".parquet", ".npy", ".pose")
@@ -80,11 +80,14 @@ def rank_videos(loaded: LoadedModel, paths: list[Path], top: int) -> list[list[t
 def predict_files(run_id: str, paths: Iterable[Path], tracking_uri: str | None = None,
                   top: int = 5, verbose: bool = False
                   ) -> Iterator[tuple[Path, list[tuple[str, float]]]]:
-    loaded = load_model(run_id, tracking_uri)
-    if loaded.info.get("inputs") == "video":
-        expanded = expand_inputs(paths)
-        yield from zip(expanded, rank_videos(loaded, expanded, top))
-        return
-    inputs = read_inputs(paths, verbose)
-    ranked = rank(loaded, [array for _, array in inputs], top)
-    yield from zip((path for path, _ in inputs), ranked)
+    if top < 1:
+        raise BadConfig(f"--top {top}: show at least 1 gloss")
+    with opened_model(run_id, tracking_uri) as loaded:
+        if loaded.info.get("inputs") == "video":
+            expanded = expand_inputs(paths)
+            ranked = rank_videos(loaded, expanded, top)
+        else:
+            inputs = read_inputs(paths, verbose)
+            expanded = [path for path, _ in inputs]
+            ranked = rank(loaded, [array for _, array in inputs], top)
+    yield from zip(expanded, ranked)

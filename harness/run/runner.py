@@ -26,8 +26,8 @@ from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.util.progress import bar
 from harness.run.resources import PeakMemory, Stopwatch
 from harness.specs import CountsParameters, DeclaresInputs, Explains, OracleSelects, RunContext
-from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, experiment_name,
-                              git_commit, machine, package_versions)
+from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, check_store,
+                                  experiment_name, git_commit, machine, package_versions)
 from harness.run.lineage import log_lineage, log_run_file
 from harness.run.mlflow_model import add_mlflow_model
 
@@ -225,6 +225,7 @@ def plot_confusion(matrix: np.ndarray, vocab, path: Path, title: str) -> None:
 def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = None) -> RunResult:
     say = on_event or (lambda message: None)
     check_options(config)
+    check_store(config.tracking_uri)   # a store that cannot take the run fails before the data
     spec = registry.model(config.model)
     registry.dataset(config.dataset)  # unknown names fail before any data is read
     plugin_config = model_config(spec, config.overrides, config.epochs)

@@ -7,6 +7,8 @@ model of another plugin or version); checking them here gives one clear message 
 from __future__ import annotations
 
 import json
+import pickle
+import zipfile
 from pathlib import Path
 
 from harness.util.atomic import write_text
@@ -61,3 +63,46 @@ def read_model_meta(directory: Path | str, plugin: str, fmt: str, needs: tuple[s
         raise error(f"{meta_file}: {fmt} version {meta.get('version')!r}, this slrbench "
                     f"reads version {version}; {RETRAIN}")
     return meta
+
+
+# What reading damaged, truncated or refused weight files raises (numpy, zipfile, torch,
+# pickle); anything else from a plugin's load is a bug and keeps its traceback.
+LOAD_FAILURES = (OSError, EOFError, ValueError, RuntimeError, KeyError, zipfile.BadZipFile,
+                 pickle.UnpicklingError)
+
+
+def load_failure(error: BaseException, directory: Path, owner: str) -> BadSavedModel:
+    """One line for a saved model whose files could not be read: the file being read (when
+    the traceback names one inside ``directory``, shown relative to it: a run's model is
+    read from a temporary download) and the real cause."""
+    directory = Path(directory)
+    file = _file_being_read(error, directory)
+    what = f"{owner}: {(file.relative_to(directory.parent) if file else directory.name)}"
+    text = str(error).strip().splitlines()[0].split(". ")[0][:160] if str(error).strip() else ""
+    if isinstance(error, PermissionError):
+        return BadSavedModel(f"{what}: permission denied reading the saved model; make it "
+                             "readable")
+    if isinstance(error, pickle.UnpicklingError) and "weights only" in text.lower():
+        return BadSavedModel(f"{what}: the weights file holds pickled Python objects, not "
+                             "only tensors; refused as unsafe (loading it could run code): "
+                             f"{RETRAIN}")
+    if isinstance(error, (EOFError, zipfile.BadZipFile, pickle.UnpicklingError)) or any(
+            word in text for word in ("zip archive", "central directory", "truncated",
+                                      "EOF", "not a zip", "cannot reshape")):
+        cause = "truncated or damaged"
+    else:
+        cause = "damaged, or from another version of the model"
+    return BadSavedModel(f"{what}: the saved model is {cause} ({type(error).__name__}: "
+                         f"{text}); fetch the run's artifacts again or {RETRAIN}")
+
+
+def _file_being_read(error: BaseException, directory: Path) -> Path | None:
+    import traceback
+    found = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        for value in frame.f_locals.values():
+            if isinstance(value, (str, Path)) and len(str(value)) < 4096:
+                path = Path(value)
+                if path.is_file() and directory in path.parents:
+                    found = path              # the deepest frame's file: the one it read
+    return found

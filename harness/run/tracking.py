@@ -6,6 +6,7 @@ store or a tracking server. One experiment per dataset and vocabulary size.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -14,12 +15,12 @@ import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-from harness.errors import TrackingError
+from harness.errors import SlrbenchError, TrackingError
 from harness.util.paths import project_root
 
 TAG = "slrbench."
@@ -52,6 +53,11 @@ def _mlflow():
 
 def resolve_uri(uri: str | None = None) -> str:
     uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlruns.db'}"
+    if uri.startswith("sqlite:") and uri[len("sqlite:///"):].split("?")[0].strip() in ("",
+                                                                                      ":memory:"):
+        raise TrackingError(f"--tracking-uri {uri}: names no database file, so MLflow would "
+                            "keep the runs in memory and lose them when the command ends; "
+                            "give one, e.g. sqlite:///mlruns.db or sqlite:////abs/path/mlruns.db")
     local = local_store_path(uri)
     if local is not None:
         directory = local.parent if uri.startswith("sqlite") else local
@@ -84,11 +90,59 @@ def artifact_root(uri: str) -> str | None:
 
 def client(uri: str | None = None):
     mlflow = _mlflow()
-    resolved = resolve_uri(uri)
+    resolved = check_store(uri)
     try:
-        return mlflow.MlflowClient(tracking_uri=resolved), resolved
+        with _creation_lock(resolved):
+            return mlflow.MlflowClient(tracking_uri=resolved), resolved
     except Exception as error:  # noqa: BLE001 - mlflow raises many types for bad stores
-        raise TrackingError(f"cannot open the MLflow store {resolved}: {error}") from None
+        raise TrackingError(f"cannot open the MLflow store {resolved}: "
+                            f"{describe_failure(error)}") from None
+
+
+# How long a tracking server gets to answer a first request: one try, so that a server that
+# is down or silent fails a command in seconds (MLflow's own retries, HTTP_DEFAULTS, would
+# spend minutes on it), before any data is read.
+PROBE_SECONDS = 10
+_ANSWERED: set[str] = set()
+
+
+def check_store(uri: str | None = None) -> str:
+    """The resolved URI, once its local folder is known to be writable or its server to
+    answer; else one TrackingError line naming the URI."""
+    resolved = resolve_uri(uri)
+    if urlparse(resolved).scheme in ("http", "https") and resolved not in _ANSWERED:
+        _mlflow()
+        # the user's own shorter request timeout wins
+        seconds = min(PROBE_SECONDS, float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"]))
+        from mlflow.utils.credentials import get_default_host_creds
+        from mlflow.utils.rest_utils import http_request
+        try:
+            http_request(get_default_host_creds(resolved), "/api/2.0/mlflow/experiments/search",
+                         "GET", max_retries=0, timeout=seconds, raise_on_status=False,
+                         params={"max_results": 1})
+        except Exception as error:  # noqa: BLE001 - requests and mlflow wrap it many ways
+            raise TrackingError(f"cannot reach the tracking server {resolved}: "
+                                f"{describe_failure(error)} (one try, {seconds:g} s); "
+                                "check that it is running, or pass another --tracking-uri"
+                                ) from None
+        _ANSWERED.add(resolved)
+    return resolved
+
+
+@contextlib.contextmanager
+def _creation_lock(uri: str):
+    """Serialises opening a sqlite store: the first open creates and migrates its schema,
+    and two processes doing it at once lose one of them to the race."""
+    if not uri.startswith("sqlite:"):
+        yield
+        return
+    import fcntl
+    folder = os.open(local_store_path(uri).parent, os.O_RDONLY)   # a lock on the folder:
+    try:                                                           # no lock file left behind
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)
 
 
 def experiment_name(dataset: str, vocab: int) -> str:
@@ -102,7 +156,13 @@ def ensure_experiment(mlflow_client, name: str, uri: str) -> str:
             return experiment.experiment_id
         root = artifact_root(uri)
         location = f"{root}/{name}" if root else None
-        return mlflow_client.create_experiment(name, artifact_location=location)
+        try:
+            return mlflow_client.create_experiment(name, artifact_location=location)
+        except Exception:  # noqa: BLE001 - another process may just have created it
+            experiment = mlflow_client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+            return experiment.experiment_id
     except Exception as error:  # noqa: BLE001
         raise TrackingError(f"cannot create experiment {name!r} in {uri}: "
                             f"{describe_failure(error)}") from None
@@ -155,19 +215,30 @@ class TrackedRun:
             require_system_metrics()  # before the run exists: no run left RUNNING
         self.client, self.uri = client(uri)
         self.experiment_id = ensure_experiment(self.client, experiment, self.uri)
+        from harness.util.process import identity
+        # the process, so that a run it leaves RUNNING (SIGKILL) can be found stale later
+        owner = {TAG + key: value for key, value in identity().items()}
         try:
-            run = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags)
+            run = self.client.create_run(self.experiment_id, run_name=run_name,
+                                         tags={**tags, **owner})
         except Exception as error:  # noqa: BLE001
             raise TrackingError(f"cannot write to the MLflow store {self.uri}: "
                                 f"{describe_failure(error)}") from None
         self.run_id = run.info.run_id
+        self.artifact_uri = run.info.artifact_uri
+        self._signals = None
         self.experiment = experiment
         self.monitor = start_system_metrics(self.run_id, self.uri) if system_metrics else None
 
     def __enter__(self) -> "TrackedRun":
+        from harness.util.signals import sigterm_interrupts
+        self._signals = sigterm_interrupts()   # SIGTERM marks the run KILLED, as Ctrl-C does
+        self._signals.__enter__()
         return self
 
     def __exit__(self, kind, error, trace) -> bool:
+        if self._signals is not None:
+            self._signals.__exit__(None, None, None)
         if self.monitor is not None:
             stop_system_metrics(self.monitor)
         if error is None:
@@ -175,16 +246,20 @@ class TrackedRun:
                 self.client.set_terminated(self.run_id, "FINISHED")
             except Exception as problem:  # noqa: BLE001
                 raise self.lost(problem) from None
-        else:
-            message = f"{kind.__name__}: {error}"[:5000]
-            try:
-                self.client.set_tag(self.run_id, TAG + "error", message)
-                self.client.set_terminated(self.run_id,
-                                           "KILLED" if kind is KeyboardInterrupt else "FAILED")
-            except Exception:  # noqa: BLE001 - the original error matters more
-                pass
-            if is_tracking_failure(error):
-                raise self.lost(error) from None
+            return False
+        message = f"{kind.__name__}: {error}"[:5000]
+        status = "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED"
+        try:
+            self.client.set_tag(self.run_id, TAG + "error", message)
+            self.client.set_terminated(self.run_id, status)
+        except Exception as problem:  # noqa: BLE001 - the original error matters more
+            if isinstance(error, SlrbenchError):
+                raise TrackingError(
+                    f"{error}; run {self.run_id} could not be marked {status} either "
+                    f"({describe_failure(problem)}): `slrbench runs --clean-stale` does it "
+                    "once the store can be written") from None
+        if is_tracking_failure(error):
+            raise self.lost(error) from None
         return False
 
     def lost(self, error: BaseException) -> TrackingError:
@@ -213,10 +288,41 @@ class TrackedRun:
             self.client.set_tag(self.run_id, key, str(value))
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), artifact_path)
+        self._publish(Path(path), artifact_path, Path(path).name)
 
     def log_artifacts(self, directory: Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifacts(self.run_id, str(directory), artifact_path)
+        if artifact_path is None:  # the folder's entries go to the run's root, one by one
+            for entry in sorted(Path(directory).iterdir()):
+                self._publish(entry, None, entry.name)
+            return
+        self._publish(Path(directory), None, artifact_path)
+
+    def _publish(self, source: Path, folder: str | None, name: str) -> None:
+        """An artifact appears whole or not at all: in a local artifact store it is copied
+        under a temporary name and renamed into place (a full disk leaves no truncated
+        weights); other stores get it through MLflow."""
+        parsed = urlparse(self.artifact_uri)
+        try:
+            if parsed.scheme != "file":
+                if source.is_dir():
+                    self.client.log_artifacts(self.run_id, str(source), name)
+                else:
+                    self.client.log_artifact(self.run_id, str(source), folder)
+                return
+            import shutil
+
+            from harness.util.atomic import atomic_path
+            target = Path(unquote(parsed.path)) / (folder or "") / name
+            with atomic_path(target) as tmp:
+                (shutil.copytree if source.is_dir() else shutil.copyfile)(source, tmp)
+        except OSError as error:
+            import errno
+            where = Path(unquote(parsed.path)) if parsed.scheme == "file" else self.artifact_uri
+            fix = ("free space on that disk" if error.errno in (errno.ENOSPC, errno.EDQUOT)
+                   else "make it writable or pass --tracking-uri elsewhere")
+            raise TrackingError(f"cannot write run {self.run_id}'s artifacts in {where}: "
+                                f"{error.strerror or error}; {fix} and run the same command "
+                                "again") from None
 
 
 def is_tracking_failure(error: BaseException) -> bool:
@@ -318,7 +424,27 @@ def download_artifacts(run_id: str, path: str, uri: str | None = None,
         raise TrackingError(f"no run {run_id!r} in {resolved}; list runs with "
                             "`slrbench runs` or pass --tracking-uri") from None
     destination = destination or Path(tempfile.mkdtemp(prefix="slrbench-"))
-    return Path(mlflow_client.download_artifacts(run_id, path, str(destination)))
+    try:
+        return Path(mlflow_client.download_artifacts(run_id, path, str(destination)))
+    except Exception as error:  # noqa: BLE001 - mlflow and the artifact stores raise many types
+        try:
+            missing = not mlflow_client.list_artifacts(run_id, path)
+        except Exception:  # noqa: BLE001
+            missing = False
+        if missing:
+            raise TrackingError(f"run {run_id} has no {path}/ artifacts in {resolved} (deleted, "
+                                "or the run failed before saving them); train the model "
+                                "again") from None
+        raise TrackingError(f"cannot fetch {path}/ of run {run_id} from {resolved}: "
+                            f"{describe_failure(error)}") from None
+
+
+@contextlib.contextmanager
+def opened_model(run_id: str, uri: str | None = None) -> Iterator["LoadedModel"]:
+    """The run's model (as :func:`load_model`), its downloaded files removed after the block."""
+    with tempfile.TemporaryDirectory(prefix="slrbench-model-") as folder:
+        yield load_model_directory(download_artifacts(run_id, MODEL_ARTIFACT, uri,
+                                                      Path(folder)), f"run {run_id}")
 
 
 @dataclass
@@ -354,8 +480,12 @@ def load_model_directory(directory: Path, owner: str) -> LoadedModel:
                             ) from None
     spec = registry.model(model_name)
     config, dataset_info = saved_config(spec, info, info_file)
-    return LoadedModel(spec=spec, model=spec.load(directory / "weights", config, dataset_info),
-                       info=info)
+    from harness.run.saved_models import LOAD_FAILURES, load_failure
+    try:
+        model = spec.load(directory / "weights", config, dataset_info)
+    except LOAD_FAILURES as error:
+        raise load_failure(error, directory, owner) from None
+    return LoadedModel(spec=spec, model=model, info=info)
 
 
 def saved_config(spec, info: dict, where: Path):

@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 from harness.errors import BadConfig, SlrbenchError
 from harness.run.runner import RunConfig, run_experiment
 from harness.util.ray import connect_ray
+from harness.util.signals import sigterm_interrupts
 
 BACKENDS = ("local", "ray")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -82,19 +82,11 @@ def limit_threads(threads: int) -> None:
 def _sigterm_stops_run():
     # In a local worker, SIGTERM from the sweep (after Ctrl-C) becomes a KeyboardInterrupt
     # inside the run, so the runner marks its MLflow run KILLED instead of leaving it RUNNING.
-    if (not _LOCAL_WORKER["sigterm_stops_run"]
-            or threading.current_thread() is not threading.main_thread()):
+    if not _LOCAL_WORKER["sigterm_stops_run"]:
         yield
         return
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt("stopped by the sweep")
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
+    with sigterm_interrupts():
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def execute_job(job: Job) -> Outcome:

@@ -400,6 +400,12 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
     from harness.sweep.view import SweepView
     started = time.monotonic()
     plan = plan_grid(config, on_event)
+    # a RUNNING run whose process is gone (SIGKILL, a lost machine) failed: say so in MLflow
+    from harness.run.stale_runs import fail_stale_runs
+    stale = fail_stale_runs(plan.tracking_uri, plan.experiments)
+    if stale and on_event:
+        on_event(f"marked FAILED {len(stale)} run(s) left RUNNING by a process that is gone: "
+                 f"{', '.join(run.run_id for run in stale)}")
     sweep_id = uuid.uuid4().hex[:12]
     pending = collections.deque(i for i, p in enumerate(plan.points) if p.status == "pending")
     interrupted = False
