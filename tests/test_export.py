@@ -45,7 +45,7 @@ def test_tflite_export_gives_the_keras_model_answers_on_real_clips(lstm_run, uri
     assert str(out) in result.output and out.stat().st_size > 1000
     sidecar = json.loads(sidecar_path(out).read_text())
     assert sidecar["vocab"] == ["hello", "thankyou"]
-    assert sidecar["input"]["shape"] == [1, 32, 86]
+    assert sidecar["input"]["shape"] == [1, 32, 42 * 3 + 2]     # x, y, z + presence flags
 
     keras_model = load_model(lstm_run, uri).model
     clips, _ = load_clipset("asl-signs", make_request())     # all 126 real clips

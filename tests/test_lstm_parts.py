@@ -13,7 +13,7 @@ from harness.data.loading import load_clipset, make_request
 from plugins.lstm import augment
 from plugins.lstm.config import LSTMConfig
 from plugins.lstm.features import (HAND_POINTS, clip_points, encode, feature_size, hand_points,
-                                   point_stats, resample_index, wrist_relative)
+                                   hand_span, point_stats, resample_index, wrist_relative)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,20 @@ def test_hand_points_take_both_hands_and_keep_missing_as_nan(asl_clips):
     np.testing.assert_array_equal(points[:, :21], clip[source][:, LEFT_HAND, :2])
     np.testing.assert_array_equal(points[:, 21:], clip[source][:, RIGHT_HAND, :2])
     assert hand_points(clip, 90, coords="xyz").shape == (90, 42, 3)
+
+
+def test_only_the_frames_from_the_first_to_the_last_hand_are_resampled(asl_clips):
+    clip = asl_clips.clip(0)
+    hands = np.isfinite(clip[:, LEFT_HAND]).all(axis=(1, 2)) | \
+        np.isfinite(clip[:, RIGHT_HAND]).all(axis=(1, 2))
+    assert hands[0] and hands[-1]
+    padded = np.full((len(clip) + 7, *clip.shape[1:]), np.nan, dtype=np.float32)
+    padded[3:3 + len(clip)] = clip                  # 3 handless frames before, 4 after
+    padded[:3, :33] = padded[-4:, :33] = 0.5        # a body is seen there, no hand
+    assert hand_span(padded) == slice(3, 3 + len(clip))
+    np.testing.assert_array_equal(hand_points(padded, 20), hand_points(clip, 20))
+    nothing = np.full((5, 543, 3), np.nan, dtype=np.float32)
+    assert hand_span(nothing) == slice(0, 5)
 
 
 def test_encode_zeroes_missing_hands_and_flags_presence(asl_clips):

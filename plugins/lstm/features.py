@@ -1,10 +1,12 @@
-"""From raw clips to the LSTM's fixed-length input: both hands' x, y resampled in time.
+"""From raw clips to the LSTM's fixed-length input: both hands resampled in time.
 
 The study fed 90 frames of hand landmarks (x, y of 21 points per hand) to its LSTM; z can
-be added. Points stay NaN (not detected) until :func:`encode`, so that augmentation never
-moves a missing hand; :func:`encode` optionally re-expresses each hand relative to its
-wrist and standardises, then writes a missing hand as zeros and adds one presence flag per
-hand.
+be added. Only the span from the first to the last frame with a hand is resampled: frames
+before and after it hold no hand (on WLASL the hands rest below the picture at both ends
+of many clips), and steps spent on them are steps the sign does not get. Points stay NaN
+(not detected) until :func:`encode`, so that augmentation never moves a missing hand;
+:func:`encode` optionally re-expresses each hand relative to its wrist and standardises,
+then writes a missing hand as zeros and adds one presence flag per hand.
 """
 from __future__ import annotations
 
@@ -28,19 +30,31 @@ def resample_index(n_frames: int, length: int) -> np.ndarray:
     return np.rint(np.linspace(0.0, n_frames - 1, length)).astype(np.int64)
 
 
+def hand_span(clip: np.ndarray) -> slice:
+    """The frames from the first to the last in which a hand is seen (all when none is)."""
+    seen = (np.isfinite(clip[:, LEFT_HAND]).all(axis=(1, 2))
+            | np.isfinite(clip[:, RIGHT_HAND]).all(axis=(1, 2)))
+    if not seen.any():
+        return slice(0, len(clip))
+    first, last = np.flatnonzero(seen)[[0, -1]]
+    return slice(int(first), int(last) + 1)
+
+
 def hand_points(clip: np.ndarray, length: int, normalise: str = "none",
                 coords: str = "xy") -> np.ndarray:
     """``[length, 42, C]`` float32 x, y (, z) of the left then right hand; NaN = missing.
 
-    Coordinates are raw image units for ``normalise="none"`` and shoulder units for
-    "shoulder" and "wrist" (the wrist-relative step comes later, in :func:`encode`, so that
-    augmentation moves whole hands).
+    The clip's :func:`hand_span` is resampled to ``length`` steps. Coordinates are raw image
+    units for ``normalise="none"`` and shoulder units for "shoulder" and "wrist" (the
+    wrist-relative step comes later, in :func:`encode`, so that augmentation moves whole
+    hands).
     """
     if normalise in ("shoulder", "wrist"):
         clip = shoulder_normalise(clip)
     elif normalise != "none":
         raise ValueError(f"normalise must be 'none', 'shoulder' or 'wrist', not {normalise!r}")
     dims = len(coords)
+    clip = clip[hand_span(clip)]
     hands = np.concatenate([clip[:, LEFT_HAND, :dims], clip[:, RIGHT_HAND, :dims]], axis=1)
     return hands[resample_index(len(hands), length)].astype(np.float32)
 
