@@ -26,12 +26,14 @@ def _load(path: Path, config, info):
 
 SPEC = ModelSpec(
     name="lstm",
-    summary="Stacked LSTM over 90 frames of both hands' x, y (Keras/TensorFlow; the study's "
-            "baseline; its shift/scale/noise + class balancing switchable; TFLite export)",
+    summary="LSTM over both hands resampled to 16 steps (Keras/TensorFlow; the study's "
+            "baseline, its 90 frames of x, y with --set; shift/scale/noise + class balancing "
+            "switchable; TFLite export)",
     inputs="landmarks",
     config=LSTMConfig,
     build=_build,
     load=_load,
+    version="2",        # 2: only the span with hands is resampled
 )
 
 
