@@ -131,11 +131,9 @@ def test_save_and_load_give_identical_predictions(asl, tmp_path):
     model = _fit(asl, epochs=2, mix_prob=0.5)
     model.save(tmp_path / "model")
     test = asl.split("test").unlabelled()
-    again = ConvTransformerModel.load(tmp_path / "model")
+    again = ConvTransformerModel.load(tmp_path / "model", model.config, asl.info)
     np.testing.assert_array_equal(again.predict_proba(test), model.predict_proba(test))
-    given = ConvTransformerModel.load(tmp_path / "model", model.config, asl.info)
-    np.testing.assert_array_equal(given.predict_proba(test), model.predict_proba(test))
-    assert given.vocab == asl.vocab and model.num_parameters() > 1000
+    assert again.vocab == asl.vocab and model.num_parameters() > 1000
 
 
 def test_mixed_precision_path_trains_on_the_cpu(asl):

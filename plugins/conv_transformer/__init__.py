@@ -29,7 +29,7 @@ def _build(config, info):
     return build(config, info)
 
 
-def _load(path: Path, config=None, info=None):
+def _load(path: Path, config, info):
     from plugins.conv_transformer.model import ConvTransformerModel
 
     return ConvTransformerModel.load(path, config, info)

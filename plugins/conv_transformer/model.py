@@ -1,5 +1,6 @@
 """The conv-transformer as a slrbench model: fit, length-batched prediction, weights saved
-as a plain ``.npz`` of arrays plus checked JSON metadata (no pickle), ONNX export."""
+as a plain ``.npz`` of arrays plus checked JSON metadata (no pickle; the runner keeps the
+config and vocabulary), ONNX export."""
 from __future__ import annotations
 
 import functools
@@ -9,8 +10,7 @@ import numpy as np
 import torch
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, SlrbenchError,
-                         Unlabelled, atomic_path, config_from_dict, config_to_dict,
-                         read_model_meta, torch_compute, write_model_meta)
+                         Unlabelled, atomic_path, read_model_meta, torch_compute, write_model_meta)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (feature_size, numpy_features, select,
                                                subsample_index)
@@ -102,20 +102,16 @@ class ConvTransformerModel:
         arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
         with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
-        meta = {"format": FORMAT, "config": config_to_dict(self.config),
-                "num_classes": self.num_classes, "vocab": list(self.vocab)}
-        write_model_meta(path, meta, META_FILE)
+        write_model_meta(path, {"format": FORMAT, "num_classes": self.num_classes}, META_FILE)
 
     @classmethod
-    def load(cls, path: Path, config: ConvTransformerConfig | None = None,
-             info: ClipSetInfo | None = None) -> "ConvTransformerModel":
+    def load(cls, path: Path, config: ConvTransformerConfig, info: ClipSetInfo
+             ) -> "ConvTransformerModel":
+        """The runner keeps the config and the vocabulary; the folder holds the weights."""
         path = Path(path)
-        meta = read_model_meta(path, "conv_transformer", FORMAT, needs=(WEIGHTS_FILE,),
-                               name=META_FILE)
-        if config is None:
-            config = config_from_dict(ConvTransformerConfig, meta["config"])
-        vocab = tuple(info.vocab) if info is not None else tuple(meta["vocab"])
-        model = cls(config, meta["num_classes"], vocab)
+        read_model_meta(path, "conv_transformer", FORMAT, needs=(WEIGHTS_FILE,),
+                        name=META_FILE)
+        model = cls(config, info.num_classes, tuple(info.vocab))
         with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
             state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
         model.net.load_state_dict(state)

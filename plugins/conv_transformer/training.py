@@ -14,7 +14,7 @@ from harness.api import (EarlyStopping, RunContext, StoppingRule, affine, compos
                          mix_labels, resample, sometimes, spatial_mask, state_snapshot,
                          temporal_mask)
 from plugins.conv_transformer.config import ConvTransformerConfig
-from plugins.conv_transformer.features import flip_points, numpy_features
+from plugins.conv_transformer.features import flip_points
 
 POOL_BATCHES = 16          # shuffle, then sort by length within pools of this many batches
 
