@@ -17,16 +17,16 @@ class FriendlyGroup(click.Group):
     """Reports user errors as one line (exit 2) instead of a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from harness.util.signals import Terminated
         try:
             return super().invoke(ctx)
         except SlrbenchError as error:
             click.secho(f"error: {error}", fg="red", err=True)
             sys.exit(2)
-        except Terminated:
-            click.secho("stopped by SIGTERM (a run in progress is marked KILLED)",
-                        fg="yellow", err=True)
-            sys.exit(Terminated.exit_code)
+        except KeyboardInterrupt as stop:
+            # Ctrl-C (130) or SIGTERM (143, harness.util.signals.Terminated); the message
+            # says what was kept, e.g. the run marked KILLED or the clips finished so far
+            click.secho(str(stop) or "interrupted", fg="yellow", err=True)
+            sys.exit(getattr(stop, "exit_code", 130))
         except OSError as error:
             if error.errno not in FULL_OR_READ_ONLY:
                 raise
@@ -421,6 +421,9 @@ def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations)
                                       "multi-machine cluster the store folder must be shared.")
 @click.option("--address", default=None,
               help="Ray cluster address (default: a local Ray instance).")
+@click.option("--format", "fmt", type=click.Choice(["store", "pose"]), default="store",
+              show_default=True, help="pose: also write one .pose file per clip (pose-format, "
+                                      "extra [pose]) into STORE.pose/, with an index.csv.")
 @click.option("--verbose", "local_verbose", is_flag=True, help="Show MediaPipe's own logs.")
 @click.pass_context
 def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, keep_parts,

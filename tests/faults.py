@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -67,19 +68,23 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> obje
 
 
 def runs_in(db: Path) -> list[dict]:
-    """Every run of a sqlite store: run_id, status and its tags (read without MLflow)."""
+    """Every run of a sqlite store, oldest first: run_id, status, tags and params (read
+    without MLflow)."""
     if not db.exists():
         return []
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as c:
         try:
-            runs = c.execute("select run_uuid, status from runs").fetchall()
+            runs = c.execute("select run_uuid, status from runs order by start_time").fetchall()
             tags = c.execute("select run_uuid, key, value from tags").fetchall()
+            params = c.execute("select run_uuid, key, value from params").fetchall()
         except sqlite3.OperationalError:      # the schema is still being created
             return []
-    rows = {run: {"run_id": run, "status": status, "tags": {}} for run, status in runs}
-    for run, key, value in tags:
-        if run in rows:
-            rows[run]["tags"][key] = value
+    rows = {run: {"run_id": run, "status": status, "tags": {}, "params": {}}
+            for run, status in runs}
+    for kind, items in (("tags", tags), ("params", params)):
+        for run, key, value in items:
+            if run in rows:
+                rows[run][kind][key] = value
     return list(rows.values())
 
 
@@ -118,3 +123,68 @@ def fill(folder: Path, leave: int = 0) -> Path:
                 break
             free -= len(block)
     return filler
+
+
+def run_id_of(output: str) -> str:
+    """The run id ``slrbench run`` printed."""
+    return re.search(r"^run ([0-9a-f]{32}) in experiment", output, re.MULTILINE).group(1)
+
+
+def cli(*args: object):
+    """The CLI in this process (click's runner): for the cases that need no signal, no
+    second process and no MediaPipe pool; stdout and stderr together in ``.output``."""
+    from click.testing import CliRunner
+
+    from harness.cli import main
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_cli_error(result, *needles: str, code: int = 2) -> str:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.lower().startswith("error")]
+    assert len(lines) == 1, result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+_SHARED: dict[str, tuple[str, str, Path]] = {}
+
+
+@pytest.fixture(scope="session")
+def baseline_run(tmp_path_factory) -> tuple[str, str, Path]:
+    """One real pooled_logreg run on asl-signs: (tracking URI, run id, its model folder),
+    made once for every module that imports this fixture. A test that damages the model
+    puts it back."""
+    if "baseline" not in _SHARED:
+        _SHARED["baseline"] = _baseline_run(tmp_path_factory.mktemp("baseline-run"))
+    return _SHARED["baseline"]
+
+
+def _baseline_run(folder: Path) -> tuple[str, str, Path]:
+    uri = f"sqlite:///{folder / 'mlruns.db'}"
+    result = cli("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
+                 "--tracking-uri", uri)
+    assert result.exit_code == 0, result.output
+    run_id = run_id_of(result.output)
+    [model] = list((folder / "mlartifacts").glob(f"*/{run_id}/artifacts/model"))
+    return uri, run_id, model
+
+
+ESCAPES = ("dotdot", "absolute", "symlink")
+
+
+def point_outside(index_file: Path, column: str, row: int, outside: Path, how: str) -> None:
+    """Make ``row`` of an index name ``outside``, a file in the folder above the index's:
+    through ``..``, as an absolute path, or through a symlink inside the folder."""
+    import pandas as pd
+    index = pd.read_csv(index_file)
+    if how == "dotdot":
+        index.loc[row, column] = f"../{outside.name}"
+    elif how == "absolute":
+        index.loc[row, column] = str(outside)
+    else:
+        (index_file.parent / f"link{outside.suffix}").symlink_to(outside)
+        index.loc[row, column] = f"link{outside.suffix}"
+    index.to_csv(index_file, index=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +67,9 @@ def test_extract_command_builds_a_store_reports_bad_videos_and_resumes(asl8, tmp
     labels = pd.read_csv(asl8 / "labels.csv").set_index("file")
     folder = tmp_path / "videos"
     folder.mkdir()
-    rows = [{"file": str(asl8 / f), "gloss": labels.loc[f, "gloss"],
+    for f in CLIPS:    # copies: an index lists files inside its folder
+        shutil.copy(asl8 / f, folder / Path(f).name)
+    rows = [{"file": Path(f).name, "gloss": labels.loc[f, "gloss"],
              "signer": labels.loc[f, "signer"], "split": labels.loc[f, "split"],
              "clip_id": Path(f).stem} for f in CLIPS]
     rows += _bad_inputs(folder, asl8)
@@ -122,8 +125,8 @@ def test_extract_command_builds_a_store_reports_bad_videos_and_resumes(asl8, tmp
 def test_verbose_shows_mediapipe_logs(asl8, tmp_path):
     folder = tmp_path / "one"
     folder.mkdir()
-    pd.DataFrame([{"file": str(asl8 / CLIPS[0]), "gloss": "NO"}]).to_csv(folder / "index.csv",
-                                                                         index=False)
+    shutil.copy(asl8 / CLIPS[0], folder / "clip.mp4")   # an index lists files inside its folder
+    pd.DataFrame([{"file": "clip.mp4", "gloss": "NO"}]).to_csv(folder / "index.csv", index=False)
     done = subprocess.run(SLRBENCH + ["data", "extract", "--videos", str(folder), "--out",
                                       str(tmp_path / "store"), "--workers", "1", "--verbose"],
                           capture_output=True, text=True, timeout=300)
@@ -169,7 +172,8 @@ def test_store_write_failure_keeps_parts(asl8, tmp_path, monkeypatch):
     parts = extract.parts_dir(store)
     parts.mkdir()
     landmarks = np.full((9, 543, 3), 0.5, dtype=np.float32)
-    save_part(parts / f"{extract.part_key(index.clip_id[0])}.npy", landmarks)
+    save_part(extract.part_file(parts, index.clip_id[0],
+                                stamp=extract.video_stamp(index.path[0])), landmarks)
 
     def full(self, row, array):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -6,6 +6,7 @@ file) and asks for frame windows and its own vocabulary order.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +56,8 @@ def test_a_registered_dataset_plans_its_own_extraction(sign_folders, shared, tmp
     videos = tmp_path / "videos"
     for gloss, clip in CLIPS.items():
         (videos / gloss).mkdir(parents=True)
-        (videos / gloss / Path(clip).name).symlink_to(shared / "asl8-videos" / clip)
+        # copies, not links: an index may not point outside its folder (issue 14)
+        shutil.copy(shared / "asl8-videos" / clip, videos / gloss / Path(clip).name)
     store = tmp_path / "store"
     command = ["data", "extract", "--dataset", NAME, "--videos", str(videos), "--out",
                str(store), "--workers", "1"]

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from tests.faults import assert_one_error, runs_in, slrbench
+from tests.faults import baseline_run, runs_in  # noqa: F401 - a shared fixture
 
 RUN = ("run", "--model", "pooled_logreg", "--dataset", "signo")
 
@@ -77,28 +77,18 @@ def test_sweep_options_out_of_range(tmp_path, extra, needle):
 ])
 @pytest.mark.parametrize("workers", ["0", "-1"])
 def test_workers_below_one(tmp_path, shared, command, workers):
-    # a subprocess with a timeout: before the fix, --workers 0 silently meant "one per core"
-    # and the extraction (or the downloads) started
+    # before the fix, --workers 0 silently meant "one per core" and the extraction (or the
+    # downloads) started
     args = [part.format(shared=shared, tmp=tmp_path) for part in command]
-    result = slrbench(*args, "--workers", workers, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert "--workers" in result.stderr and "Traceback" not in result.stderr
+    result = invoke(*args, "--workers", workers)
+    assert result.exit_code == 2, result.output
+    assert "--workers" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "store.parts").exists()
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("trained")
-    uri = f"sqlite:///{folder / 'mlruns.db'}"
-    result = invoke("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
-                    "--tracking-uri", uri)
-    assert result.exit_code == 0, result.output
-    return uri, result.output.split("run ")[1].split()[0]
-
-
 @pytest.mark.parametrize("top", ["0", "-1"])
-def test_predict_top_below_one(trained, shared, top):
-    uri, run_id = trained
+def test_predict_top_below_one(baseline_run, shared, top):
+    uri, run_id, _ = baseline_run
     clip = next((shared / "asl-signs-sample" / "train_landmark_files").rglob("*.parquet"))
     result = invoke("predict", "--run", run_id, "--tracking-uri", uri, "--top", top, clip)
     assert result.exit_code == 2, result.output

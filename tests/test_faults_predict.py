@@ -3,34 +3,28 @@ no temporary copy of the model left behind (issue 14, item 11 and "one clear lin
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.faults import assert_one_error, environment, slrbench
-
-
-def train(folder: Path, *args: str) -> tuple[str, str, Path]:
-    """A real run; returns its tracking URI, run id and model/weights folder."""
-    uri = f"sqlite:///{folder / 'mlruns.db'}"
-    result = slrbench("run", *args, "--tracking-uri", uri, cwd=folder)
-    assert result.returncode == 0, result.stderr
-    run_id = result.stdout.split("run ")[1].split()[0]
-    [model] = list((folder / "mlartifacts").glob(f"*/{run_id}/artifacts/model"))
-    return uri, run_id, model
-
-
-@pytest.fixture(scope="module")
-def baseline_run(tmp_path_factory):
-    return train(tmp_path_factory.mktemp("baseline"), "--model", "pooled_logreg",
-                 "--dataset", "asl-signs")
+from tests.faults import (assert_cli_error, baseline_run, cli, run_id_of,  # noqa: F401
+                          slrbench)
 
 
 @pytest.fixture(scope="module")
 def keyframe_run(tmp_path_factory):
-    return train(tmp_path_factory.mktemp("keyframe"), "--model", "keyframe_mlp",
-                 "--dataset", "asl-signs", "--epochs", "2", "--threads", "1")
+    """A real key-frame MLP run (torch .pt weights), in its own process: --threads 1 must
+    not stay set in the test process."""
+    folder = tmp_path_factory.mktemp("keyframe")
+    uri = f"sqlite:///{folder / 'mlruns.db'}"
+    result = slrbench("run", "--model", "keyframe_mlp", "--dataset", "asl-signs", "--epochs",
+                      "2", "--threads", "1", "--tracking-uri", uri, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    run_id = run_id_of(result.stdout)
+    [model] = list((folder / "mlartifacts").glob(f"*/{run_id}/artifacts/model"))
+    return uri, run_id, model
 
 
 @pytest.fixture
@@ -40,7 +34,7 @@ def clip(shared) -> Path:
 
 @pytest.fixture
 def damaged(tmp_path):
-    """Damage a copy of a run's model folder in place; put the original back after."""
+    """Damage a run's model folder in place; the original is put back after the test."""
     kept: list[tuple[Path, Path]] = []
 
     def damage(model: Path) -> Path:
@@ -55,50 +49,51 @@ def damaged(tmp_path):
         shutil.copytree(backup, model)
 
 
-def predict(uri: str, run_id: str, clip: Path, tmp: Path | None = None):
-    env = environment(**({"TMPDIR": str(tmp)} if tmp else {}))
-    return slrbench("predict", "--run", run_id, "--tracking-uri", uri, clip, env=env)
+@pytest.fixture
+def temp(tmp_path, monkeypatch) -> Path:
+    """The system temporary folder, as predict sees it: an empty one of the test's own."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
-def test_predict_leaves_no_temporary_copy(baseline_run, clip, tmp_path):
-    uri, run_id, _ = baseline_run
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    for _ in range(2):
-        result = predict(uri, run_id, clip, temp)
-        assert result.returncode == 0, result.stderr
+def predict(run, clip: Path):
+    uri, run_id, _ = run
+    return cli("predict", "--run", run_id, "--tracking-uri", uri, clip)
+
+
+def test_predict_leaves_no_temporary_copy(baseline_run, clip, temp):
+    result = predict(baseline_run, clip)
+    assert result.exit_code == 0, result.output
     assert list(temp.iterdir()) == []
 
 
-def test_a_deleted_model_folder(baseline_run, clip, damaged, tmp_path):
-    uri, run_id, model = baseline_run
-    shutil.rmtree(damaged(model))
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    assert_one_error(predict(uri, run_id, clip, temp), run_id, "model")
+def test_a_deleted_model_folder(baseline_run, clip, damaged, temp):
+    shutil.rmtree(damaged(baseline_run[2]))
+    assert_cli_error(predict(baseline_run, clip), baseline_run[1], "model")
     assert list(temp.iterdir()) == []
 
 
 def test_a_truncated_npz(baseline_run, clip, damaged):
-    uri, run_id, model = baseline_run
-    weights = damaged(model) / "weights" / "pooled_logreg.npz"
+    weights = damaged(baseline_run[2]) / "weights" / "pooled_logreg.npz"
     weights.write_bytes(weights.read_bytes()[:300])
-    assert_one_error(predict(uri, run_id, clip), "truncated")
+    assert_cli_error(predict(baseline_run, clip), "pooled_logreg.npz", "truncated")
 
 
+@pytest.mark.slow
 def test_a_truncated_pt(keyframe_run, clip, damaged):
-    uri, run_id, model = keyframe_run
-    weights = damaged(model) / "weights" / "mlp1.pt"
+    weights = damaged(keyframe_run[2]) / "weights" / "mlp1.pt"
     weights.write_bytes(weights.read_bytes()[:1000])
-    assert_one_error(predict(uri, run_id, clip), "truncated")
+    assert_cli_error(predict(keyframe_run, clip), "mlp1.pt", "truncated")
 
 
 class Payload:
     """Anything but tensors: a pickle that torch's weights_only loader refuses."""
 
 
+@pytest.mark.slow
 def test_refused_unsafe_weights(keyframe_run, clip, damaged):
-    uri, run_id, model = keyframe_run
-    torch.save({"state": Payload()}, damaged(model) / "weights" / "mlp1.pt")
-    line = assert_one_error(predict(uri, run_id, clip), "mlp1.pt")
-    assert "unsafe" in line and "truncated" not in line
+    torch.save({"state": Payload()}, damaged(keyframe_run[2]) / "weights" / "mlp1.pt")
+    line = assert_cli_error(predict(keyframe_run, clip), "mlp1.pt", "unsafe")
+    assert "truncated" not in line

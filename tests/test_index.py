@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,7 +34,8 @@ def landmark_folder(shared, tmp_path) -> Path:
         for _, row in group.head(3).iterrows():
             target = folder / sign / Path(row["path"]).name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(shared / ASL_SIGNS / row["path"])
+            # copies, not links: an index may not point outside its folder (issue 14)
+            shutil.copy(shared / ASL_SIGNS / row["path"], target)
             rows.append({"file": f"{sign}/{target.name}", "gloss": sign.upper(),
                          "signer": str(row["participant_id"])})
     pd.DataFrame(rows).to_csv(folder / "index.csv", index=False)
@@ -88,15 +91,16 @@ def test_index_problems_name_the_file_and_the_fix(tmp_path):
 
 
 def test_a_normalised_index_reads_back_the_same(tmp_path):
-    raw = pd.DataFrame({"file": ["a/one.mp4", "/elsewhere/two.MP4", "frames"],
-                        "gloss": ["A", "B", "A"], "split": ["Train", "dev", ""],
+    raw = pd.DataFrame({"file": ["a/one.mp4", str(tmp_path / "elsewhere/two.MP4"), "frames"],
+                        "gloss": ["A", "B", "A"], "split": ["Train", "dev", "TEST"],
                         "signer": ["s1", "", "s2"], "fps": ["25", "", "30.0"],
                         "start_frame": ["3", "", "1"], "end_frame": ["7", "-1", ""]})
     once = normalise_index(raw, tmp_path, "raw rows")
-    assert once["clip_id"].tolist() == ["a/one", "two", "frames"]
-    assert once["path"].tolist() == [str(tmp_path / "a/one.mp4"), "/elsewhere/two.MP4",
+    assert once["clip_id"].tolist() == ["a/one", "elsewhere/two", "frames"]
+    assert once["path"].tolist() == [str(tmp_path / "a/one.mp4"),
+                                     str(tmp_path / "elsewhere/two.MP4"),
                                      str(tmp_path / "frames")]
-    assert once["split"].tolist() == ["train", "val", ""]
+    assert once["split"].tolist() == ["train", "val", "test"]
     assert once["signer"].tolist() == ["s1", "unknown", "s2"]
     assert once["fps"].iloc[0] == 25.0 and np.isnan(once["fps"].iloc[1])
     assert once["start_frame"].tolist() == [3, 1, 1] and once["end_frame"].tolist() == [7, -1, -1]

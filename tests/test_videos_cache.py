@@ -1,6 +1,7 @@
 """The decoded-video cache and the ``videos`` adapter, on real asl8 clips."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -23,14 +24,17 @@ SUBSET_SIGNERS = {"S1_sess1": 2, "S1_sess2": 2, "S2": 1, "S5": 1}
 
 
 def asl8_subset(shared: Path, folder: Path, signs=("HELLO", "YES")) -> Path:
-    """An index of a few real asl8 clips (absolute paths: nothing is copied)."""
+    """An index of a few real asl8 clips, copied in (an index may not point outside its
+    folder)."""
     labels = pd.read_csv(shared / ASL8 / "labels.csv")
     rows = []
     for sign in signs:
         for session, n in SUBSET_SIGNERS.items():
             rows.append(labels[(labels.gloss == sign) & (labels.session == session)].head(n))
     index = pd.concat(rows)[["file", "gloss", "signer", "session", "split"]]
-    index["file"] = [str(shared / ASL8 / f) for f in index["file"]]
+    for file in index["file"]:
+        (folder / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shared / ASL8 / file, folder / file)
     folder.mkdir(parents=True, exist_ok=True)
     index.to_csv(folder / "labels.csv", index=False)
     return folder
@@ -60,7 +64,7 @@ def test_adapter_decodes_once_and_reuses_the_cache(shared, tmp_path, monkeypatch
     assert clips.vocab == ("HELLO", "YES")
     assert clips.meta["split"].value_counts().to_dict() == {"train": 8, "test": 4}
     labels = pd.read_csv(root / "labels.csv")
-    assert clips.meta["video"].tolist() == labels["file"].tolist()
+    assert clips.meta["video"].tolist() == [str(root / f) for f in labels["file"]]
     for i in range(len(clips)):
         frames = clips.video(i)
         # upright portrait frames, short side 128, whatever the file's storage
@@ -146,7 +150,8 @@ def test_prediction_clipsets_from_files(shared, tmp_path):
 def test_bad_folders_name_the_file_and_the_fix(shared, tmp_path):
     with pytest.raises(DatasetNotFound, match="labels.csv.*file,gloss"):
         videos_adapter.load(DatasetRequest(data_dir=tmp_path, cache_dir=tmp_path))
-    pd.DataFrame({"file": ["a.mp4", str(shared / ASL8 / "clips/Yes/Yes01.mp4")],
+    shutil.copy(shared / ASL8 / "clips/Yes/Yes01.mp4", tmp_path / "Yes01.mp4")
+    pd.DataFrame({"file": ["a.mp4", "Yes01.mp4"],
                   "gloss": ["A", "YES"]}).to_csv(tmp_path / "index.csv", index=False)
     with pytest.raises(DatasetNotFound, match=r"index.csv: 1 listed videos are missing.*a.mp4"):
         videos_adapter.load(DatasetRequest(data_dir=tmp_path, cache_dir=tmp_path))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -414,7 +415,8 @@ def test_extract_wlasl_videos_then_run_on_the_store(shared, tmp_path, data_root)
                "00003": "ILoveYou/ILoveYou02.mp4", "00004": "No/No02.mp4",
                "00005": "No/No09.mp4"}
     for vid, source in sources.items():
-        (videos / f"{vid}.mp4").symlink_to(shared / "asl8-videos" / "clips" / source)
+        # copies, not links: an index may not point outside its folder (issue 14)
+        shutil.copy(shared / "asl8-videos" / "clips" / source, videos / f"{vid}.mp4")
     clips = {"00001": ("train", 0, 3, 8, None), "00002": ("train", 1, 1, -1, None),
              "00003": ("train", 2, 5, 40, None), "00004": ("val", 0, 1, 4, None),
              "00005": ("test", 1, 2, 7, None), "00006": ("test", 2, 1, -1, None)}

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.adapters.common import cache_key, cached_store, file_fingerprint, pack
+from harness.adapters.common import (cache_key, cached_store, file_fingerprint,
+                                     files_fingerprint, pack)
 from harness.data.clips import ClipSet, relabel
 from harness.errors import BadAnnotations, DatasetNotFound
 from harness.data.landmark_files import read_landmark_file
-from harness.util.paths import shared_datasets
+from harness.util.paths import inside, shared_datasets
 from harness.specs import DatasetRequest, DatasetSpec
 from harness.data.splits import group_disjoint_split
 
@@ -59,11 +60,14 @@ def read_index(root: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
 def load(request: DatasetRequest) -> ClipSet:
     root = Path(request.data_dir or default_dir())
     meta, vocab = read_index(root)
-    key = cache_key(NAME, file_fingerprint(root / "train.csv"))
+    # keyed by every parquet it is built from too: a replaced file rebuilds the cache
+    key = cache_key(NAME, file_fingerprint(root / "train.csv"),
+                    files_fingerprint(root / source for source in meta["source"]))
     store = cached_store(
         request.cache_dir / f"{NAME}-{key}",
         lambda path: pack(path, meta.to_dict("records"),
-                          lambda row: read_landmark_file(root / row["source"]), vocab, NAME,
+                          lambda row: read_landmark_file(
+                              inside(root, row["source"], str(root / "train.csv"))), vocab, NAME,
                           description="converting asl-signs parquet"))
     clips = store.clipset(NAME)
     clips.meta["split"] = group_disjoint_split(clips.meta, "signer", request.split_seed).to_numpy()

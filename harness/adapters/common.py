@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -22,6 +24,19 @@ def file_fingerprint(path: Path) -> str:
     return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
+def files_fingerprint(paths: Iterable[Path | str]) -> str:
+    """Size and modification time of every file a cache is built from: a replaced file
+    makes another cache key (a missing one too; reading it then names it)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            stat = os.stat(path)
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}:missing\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def cached_store(path: Path, build: Callable[[Path], None]) -> LandmarkStore:
     """Open the store at ``path``, building it first if it is not there (or is broken)."""
     if is_store(path):
@@ -29,6 +44,8 @@ def cached_store(path: Path, build: Callable[[Path], None]) -> LandmarkStore:
             return LandmarkStore.open(path)
         except SlrbenchError:
             pass  # a damaged cache is rebuilt rather than reported: it is ours, not the user's
+    if path.is_dir():
+        shutil.rmtree(path)  # ours too (e.g. left half-written by an older slrbench)
     build(path)
     return LandmarkStore.open(path)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.adapters.common import cache_key, cached_store, file_fingerprint, pack
+from harness.adapters.common import (cache_key, cached_store, file_fingerprint,
+                                     files_fingerprint, pack)
 from harness.data.clips import ClipSet, relabel
 from harness.data.index import clip_meta, find_index, read_index, windows
 from harness.data.landmark_files import read_landmark_file
@@ -38,10 +39,19 @@ def read_clip(path: Path, window: tuple[int, int | None]) -> np.ndarray:
     return landmarks
 
 
-def assign_splits(meta: pd.DataFrame, seed: int) -> tuple[pd.Series, str]:
+def assign_splits(meta: pd.DataFrame, seed: int, where: str = "the index"
+                  ) -> tuple[pd.Series, str]:
     given = meta["split"].astype(str).str.strip().str.lower()
     if given.isin(["train", "val", "test"]).all() and (given == "test").any():
         return given, "split as given in the index (validation carved from train if absent)"
+    if (given != "").any():    # a split was given: never replaced by a generated one unsaid
+        missing = meta["clip_id"][given == ""].tolist()
+        if missing:
+            raise BadAnnotations(f"{where}: {len(missing)} clips have no split while the "
+                                 f"others do (e.g. {missing[0]!r}); give every clip train, "
+                                 "val or test, or none for a generated split")
+        raise BadAnnotations(f"{where}: the split column has no test clips; mark the test "
+                             "clips, or leave the column empty for a generated split")
     if meta["signer"].nunique() >= 3:
         return (group_disjoint_split(meta, "signer", seed),
                 f"signer-disjoint split (split seed {seed})")
@@ -68,16 +78,19 @@ def load(request: DatasetRequest) -> ClipSet:
         vocab = tuple(sorted(meta["gloss"].unique()))
         meta = relabel(meta, vocab)
         cut = dict(zip(meta["clip_id"], windows(index)))
-        key = cache_key(NAME, file_fingerprint(index_file))
+        path_of = dict(zip(meta["clip_id"], index["path"]))   # checked inside the folder
+        # keyed by every file it is built from: a replaced landmark file rebuilds the cache
+        key = cache_key(NAME, file_fingerprint(index_file), files_fingerprint(index["path"]))
         store = cached_store(
             request.cache_dir / f"{NAME}-{root.name}-{key}",
             lambda path: pack(path, meta.to_dict("records"),
-                              lambda row: read_clip(root / row["source"], cut[row["clip_id"]]),
+                              lambda row: read_clip(path_of[row["clip_id"]],
+                                                    cut[row["clip_id"]]),
                               vocab, root.name))
         clips = store.clipset(root.name)
     if "split" not in clips.meta:
         clips.meta["split"] = ""
-    split, protocol = assign_splits(clips.meta, request.split_seed)
+    split, protocol = assign_splits(clips.meta, request.split_seed, str(root))
     clips.meta["split"] = split.to_numpy()
     clips.notes["protocol"] = protocol
     return clips

@@ -69,7 +69,7 @@ def load(request: DatasetRequest) -> ClipSet:
     meta.loc[unknown, "fps"] = [videos.fps(i) for i in range(len(videos)) if unknown[i]]
 
     clips = ClipSet(name=folder_name(root), meta=meta, vocab=vocab, videos=videos)
-    split, protocol = assign_splits(clips.meta, request.split_seed)
+    split, protocol = assign_splits(clips.meta, request.split_seed, str(root))
     clips.meta["split"] = split.to_numpy()
     clips.notes["protocol"] = protocol
     return clips

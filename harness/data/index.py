@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import BadAnnotations, SlrbenchError
+from harness.util.paths import inside
 
 INDEX_NAMES = ("index.csv", "labels.csv")       # in this order: the first found is read
 REQUIRED = ("file", "gloss")
@@ -58,8 +59,11 @@ def read_index(folder: Path, index_file: Path | None = None) -> pd.DataFrame:
     try:
         index = pd.read_csv(index_file, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise BadAnnotations(f"{index_file}: not a readable CSV ({error}); it needs a header "
-                             f"row with {COLUMNS_HELP}") from None
+        text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        kind = "not UTF-8 text: " if isinstance(error, UnicodeDecodeError) else \
+            "an empty file: " if isinstance(error, pd.errors.EmptyDataError) else ""
+        raise BadAnnotations(f"{index_file}: not a readable CSV ({kind}{text}); it needs a "
+                             f"header row with {COLUMNS_HELP}, saved as UTF-8") from None
     return normalise_index(index, folder, str(index_file))
 
 
@@ -73,14 +77,18 @@ def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFra
     if missing:
         raise BadAnnotations(f"{where}: missing columns {missing}; the index needs "
                              f"{COLUMNS_HELP}")
+    if index.empty:
+        raise BadAnnotations(f"{where}: lists no clips (a header and no rows); add one row "
+                             f"per clip with {COLUMNS_HELP}")
     index = index.copy()
     for column in REQUIRED:
         index[column] = _text(index[column])
         _refuse_empty(index[column].str.strip() == "", where, f"an empty {column!r}")
-    # absolute, so that a store made from `--videos ../x` is recognised from anywhere
+    # absolute, so that a store made from `--videos ../x` is recognised from anywhere; and
+    # inside the folder, so that an index cannot make slrbench read anything else
     folder = Path(os.path.abspath(folder))
-    index["path"] = [os.path.abspath(p if p.is_absolute() else folder / p)
-                     for p in map(Path, index["file"])]
+    index["path"] = [str(inside(folder, file, f"{where}: row {row}"))
+                     for row, file in enumerate(index["file"], start=2)]
     given = _text(index["clip_id"]).str.strip() if "clip_id" in index else \
         pd.Series("", index=index.index)
     index["clip_id"] = [cid or default_clip_id(f, folder) for cid, f in zip(given, index["file"])]
@@ -90,8 +98,7 @@ def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFra
                              "name a different clip (add a clip_id column with unique values)")
     index["signer"] = (_text(index["signer"]).str.strip().replace("", UNKNOWN_SIGNER)
                        if "signer" in index else UNKNOWN_SIGNER)
-    index["split"] = (_text(index["split"]).str.strip().str.lower().replace("dev", "val")
-                      if "split" in index else "")
+    index["split"] = (_checked_splits(index["split"], where) if "split" in index else "")
     for column in NUMERIC_COLUMNS:
         if column in index:
             index[column] = _numbers(index[column], where, column)
@@ -110,6 +117,26 @@ def default_clip_id(file: str, folder: Path) -> str:
         except ValueError:
             return path.stem if path.suffix.lower() in suffixes else path.name
     return (path.with_suffix("") if path.suffix.lower() in suffixes else path).as_posix()
+
+
+SPLIT_NAMES = {"train": "train", "val": "val", "dev": "val", "validation": "val",
+               "test": "test"}
+
+
+def _checked_splits(values: pd.Series, where: str) -> pd.Series:
+    """``split`` as train/val/test (``dev``, ``validation``: val), empty where not given.
+
+    A value outside these is an error, never a reason to drop the column: a typo must
+    not turn the user's split into a generated one without a word.
+    """
+    text = _text(values).str.strip().str.lower()
+    bad = ~text.isin([*SPLIT_NAMES, ""])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise BadAnnotations(f"{where}: row {row + 2} has split {values.iloc[row]!r}; allowed "
+                             "values are train, val (or dev) and test (or an empty column "
+                             "for a generated split)")
+    return text.map(lambda value: SPLIT_NAMES.get(value, ""))
 
 
 def _refuse_empty(bad: pd.Series, where: str, what: str) -> None:

@@ -45,8 +45,27 @@ def read_landmark_file(path: Path | str) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise BadLandmarks(f"{path}: no such landmark file")
+    try:        # a file that cannot be opened is not a damaged one: say which it is
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise BadLandmarks(f"{path}: cannot open this landmark file ({error.strerror}); "
+                           + ("make it readable" if isinstance(error, PermissionError)
+                              else "give a .parquet, .npy or .pose file")) from None
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+            columns = pq.read_schema(path).names
+        except Exception as error:  # noqa: BLE001 - pyarrow raises many types for bad files
+            raise BadLandmarks(f"{path}: not a readable parquet file ({type(error).__name__}: "
+                               f"{str(error).splitlines()[0][:120]}); it may be truncated — "
+                               "re-download or re-extract it") from None
+        missing = [c for c in PARQUET_COLUMNS if c not in columns]
+        if missing:
+            raise BadLandmarks(f"{path}: a parquet file of another schema (columns "
+                               f"{columns[:8]}; missing {missing}); expected the asl-signs "
+                               "schema frame,row_id,type,landmark_index,x,y,z")
         try:
             frame = pd.read_parquet(path, columns=PARQUET_COLUMNS)
         except Exception as error:  # noqa: BLE001 - pyarrow raises many types for bad files

@@ -29,6 +29,12 @@ VERSION = 1
 FRAME_SHAPE = (N_LANDMARKS, 3)
 FRAME_BYTES = N_LANDMARKS * 3 * 4
 FILES = ("manifest.json", "clips.parquet", "offsets.npy", "landmarks.f32")
+# The widest coordinates a landmark may have, per axis. MediaPipe normalises x and y to the
+# image (0 to 1; a little beyond when a part leaves the frame: hands beside it, feet below
+# it) and gives z as depth on roughly the scale of x, from its own origin (the hips, the
+# wrist), so z is allowed more. Ten image sizes off is no point of the person any more:
+# pixel units, another tool's convention or garbage, which would swamp any model.
+COORDINATE_LIMITS = np.array([10.0, 10.0, 100.0], dtype=np.float32)
 
 
 def validate_clip(array: np.ndarray, where: str) -> np.ndarray:
@@ -43,10 +49,25 @@ def validate_clip(array: np.ndarray, where: str) -> np.ndarray:
         raise BadLandmarks(f"{where}: clip has no frames")
     if np.isinf(array).any():
         raise BadLandmarks(f"{where}: landmarks contain inf; missing points must be NaN")
+    # checked as stored: a float64 beyond float32's range becomes inf in the cast
+    with np.errstate(over="ignore"):
+        array = array.astype(np.float32, copy=False)
+    if np.isinf(array).any():
+        raise BadLandmarks(f"{where}: landmarks beyond float32's range (about ±3.4e38), "
+                           "which become inf as float32; these are no coordinates: "
+                           "re-extract or convert the clip")
+    beyond = np.abs(array) > COORDINATE_LIMITS      # NaN compares False: missing is fine
+    if beyond.any():
+        frame, point, axis = (int(i) for i in np.argwhere(beyond)[0])
+        raise BadLandmarks(f"{where}: {'xyz'[axis]} = {float(array[frame, point, axis]):g} at "
+                           f"frame {frame}, landmark {point} is beyond "
+                           f"±{COORDINATE_LIMITS[axis]:g}; x and y are normalised to the "
+                           "image (0 to 1), z to about its width, so this is no landmark "
+                           "(pixels? another unit?): convert or re-extract the clip")
     if np.isnan(array).all():
         raise BadLandmarks(f"{where}: every landmark of every frame is NaN (nothing was "
                            "detected); drop the clip or re-extract it")
-    return array.astype(np.float32, copy=False)
+    return array
 
 
 class LandmarkStore:
@@ -153,6 +174,7 @@ class StoreWriter:
         self._offsets = [0]
 
     def __enter__(self) -> "StoreWriter":
+        check_replaceable(self.path)
         self._context = atomic_path(self.path)
         self._tmp = self._context.__enter__()
         self._tmp.mkdir()
@@ -171,8 +193,12 @@ class StoreWriter:
             self._handle.close()
             if error is None:
                 self._finish()
-        finally:
-            self._context.__exit__(kind, error, trace)
+        except BaseException as problem:
+            # the temporary store is discarded for this error too (e.g. a full disk while
+            # writing clips.parquet), never published half-written over the old one
+            self._context.__exit__(type(problem), problem, problem.__traceback__)
+            raise
+        self._context.__exit__(kind, error, trace)
         return False
 
     def _finish(self) -> None:
@@ -204,3 +230,24 @@ def write_store(path: Path | str, rows: Iterable[tuple[dict, np.ndarray]],
 
 def is_store(path: Path | str) -> bool:
     return (Path(path) / "manifest.json").exists()
+
+
+def check_replaceable(path: Path | str) -> None:
+    """A new store may take the place of nothing, an empty folder or a store slrbench wrote
+    (its manifest says so); anything else is the user's and is refused, never replaced."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_dir() and not path.is_symlink():
+        if not any(path.iterdir()):
+            return
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            if isinstance(manifest, dict) and manifest.get("format") == FORMAT:
+                return
+        except (OSError, ValueError):
+            pass
+    what = "a folder without a store's manifest.json" if path.is_dir() else "not a folder"
+    raise BadStore(f"{path}: exists and is not a landmark store ({what}); a store is only "
+                   "written where there is none or over an older store: choose another "
+                   "--out, or move that one away yourself")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from typing import Iterator
@@ -27,6 +28,9 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _init_worker(extractor_name: str, verbose: bool, save: SaveFn, parent: int) -> None:
+    # Ctrl-C reaches every process of the terminal's group; the parent decides what stops
+    # (and ends the workers), so a worker does not die with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent)
     if not verbose:
         from harness.util.quiet import discard_output, silence_native_logs
@@ -69,3 +73,18 @@ def run_pool(jobs: list[Job], totals: dict[str, int], config: ExtractConfig, sav
         except ExtractionAborted:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        except KeyboardInterrupt:
+            _stop_now(pool)
+            raise
+
+
+def _stop_now(pool: futures.ProcessPoolExecutor) -> None:
+    """Ctrl-C: the queued clips are dropped and the clips in progress abandoned (each part
+    is written atomically, so none is left half-written); finished parts stay for a resume.
+    Waiting for the clips in flight would take as long as a clip, i.e. up to minutes."""
+    workers = list((pool._processes or {}).values())  # the executor offers no other handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(timeout=10)

@@ -20,6 +20,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import os
 import re
 import shutil
 import time
@@ -32,7 +33,7 @@ import pandas as pd
 from harness import registry
 from harness.data.index import (WINDOW_COLUMNS, folder_name, normalise_index, read_index,
                                 windows)
-from harness.data.store import LandmarkStore, StoreWriter, is_store
+from harness.data.store import LandmarkStore, StoreWriter, check_replaceable, is_store
 from harness.errors import BadAnnotations, BadConfig, BadStore, BadVideo, ExtractionAborted, \
     UnknownPlugin
 from harness.extract import local_pool, ray_pool
@@ -41,6 +42,7 @@ from harness.extract.work import ExtractConfig, ExtractSummary, Job, SaveFn, sav
 from harness.specs import ExtractionPlan, ExtractionRequest
 from harness.util.atomic import write_text
 from harness.util.paths import data_root
+from harness.util.signals import sigterm_interrupts
 
 # index columns kept in the store's clip table beside the ones every store has
 KEPT_COLUMNS = ("session", "url", "start_time", "end_time", "start_frame", "end_frame")
@@ -64,6 +66,14 @@ def part_key(clip_id: str) -> str:
     """A flat, collision-free file name for any clip id (ids may hold '/', '..', Greek)."""
     readable = re.sub(r"[^A-Za-z0-9_-]+", "_", clip_id).strip("_")[:80] or "clip"
     return f"{readable}-{hashlib.sha1(clip_id.encode('utf-8')).hexdigest()[:12]}"
+
+
+def part_file(parts: Path, clip_id: str, first: int = 0, stop: int | None = None,
+              stamp: str = "") -> Path:
+    """A clip's finished part: a changed frame window or a replaced video (another
+    :func:`video_stamp`) is a different clip, whose part is never resumed for it."""
+    name = clip_id if first == 0 and stop is None else f"{clip_id}#{first}:{stop}"
+    return parts / f"{part_key(f'{name}@{stamp}')}.npy"
 
 
 # --- what to extract ------------------------------------------------------------------------
@@ -97,6 +107,31 @@ def planner(dataset: str):
 def _source(file: str, row: dict) -> tuple:
     """Where a clip's landmarks come from: the file and the frame window (if any)."""
     return (str(file), *(int(row[c]) for c in WINDOW_COLUMNS if pd.notna(row.get(c))))
+
+
+def video_stamp(path: str) -> str:
+    """Size and modification time of a clip's video (of a frame folder: its frames' count,
+    total size and latest time). A video replaced under the same name gets another stamp,
+    so its old landmarks are neither reused from the store nor resumed from a part."""
+    try:
+        if Path(path).is_dir():
+            stats = [entry.stat() for entry in os.scandir(path) if entry.is_file()]
+            return (f"{len(stats)}:{sum(s.st_size for s in stats)}:"
+                    f"{max((s.st_mtime_ns for s in stats), default=0)}")
+        stat = os.stat(path)
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        return ""
+
+
+def _unchanged(row: dict, stamp: str, written_ns: int) -> bool:
+    """Whether a store's clip was extracted from the video as it is now. A store written
+    before stamps were recorded is trusted for videos not modified since it was written."""
+    recorded = row.get("video_stamp")
+    if isinstance(recorded, str) and recorded:
+        return recorded == stamp
+    modified = stamp.rsplit(":", 1)[-1]
+    return bool(stamp) and modified.isdigit() and int(modified) <= written_ns
 
 
 def _old_store(out: Path) -> LandmarkStore | None:
@@ -141,15 +176,20 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
                              "vocabulary; fix the index or the class list")
     if config.backend not in POOLS:
         raise BadConfig(f"--backend {config.backend!r}: choose one of {', '.join(POOLS)}")
+    check_replaceable(out)     # before minutes of work: --out must be a store, or nothing
     parts = parts_dir(out)
     parts.mkdir(parents=True, exist_ok=True)
     old = _old_store(out)
-    # A clip already in the store is reused when it comes from the same file and frames.
+    stamps = {row.clip_id: video_stamp(row.path) for row in index.itertuples(index=False)}
+    # A clip already in the store is reused when it comes from the same, unchanged file and
+    # the same frames.
     wanted = {row["clip_id"]: _source(row["path"], row) for row in index.to_dict("records")}
+    written = (old.path / "landmarks.f32").stat().st_mtime_ns if old is not None else 0
     old_rows = {} if old is None or "video" not in old.meta else {
         cid: i for i, (cid, row) in enumerate(zip(old.meta["clip_id"].astype(str),
                                                   old.meta.to_dict("records")))
-        if wanted.get(cid) == _source(row["video"], row)}
+        if wanted.get(cid) == _source(row["video"], row)
+        and _unchanged(row, stamps[cid], written)}
     summary = ExtractSummary(store=None, clips=len(index))
     errors: list[dict] = []
     fps: dict[str, float] = {}
@@ -166,25 +206,31 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
             errors.append({"clip_id": row.clip_id, "video": row.path, "error": str(error)})
             continue
         fps[row.clip_id] = info.fps
-        # a changed window is a different clip: its part must not be resumed
-        whole = first == 0 and stop is None
-        part = part_of[row.clip_id] = parts / \
-            f"{part_key(row.clip_id if whole else f'{row.clip_id}#{first}:{stop}')}.npy"
+        part = part_of[row.clip_id] = part_file(parts, row.clip_id, first, stop,
+                                                stamps[row.clip_id])
         if part.exists():
             summary.resumed += 1
             continue
         totals[row.clip_id] = max(0, min(info.n_frames, stop or info.n_frames) - first)
-        jobs.append(Job(row.clip_id, row.path, str(part), first, stop))
+        jobs.append(Job(row.clip_id, row.path, str(part), first, stop,
+                        expected=totals[row.clip_id]))
 
     if jobs:
         try:
-            POOLS[config.backend](jobs, totals, config, save, summary, errors)
+            with sigterm_interrupts():     # SIGTERM stops as Ctrl-C does: workers ended
+                POOLS[config.backend](jobs, totals, config, save, summary, errors)
         except ExtractionAborted as error:
             _write_errors(errors_file(out), errors)
             done = len(list(parts.glob("*.npy")))
             raise ExtractionAborted(f"{error}; {done} finished clips are kept in {parts}: "
                                     "fix the cause (e.g. free disk space) and run the same "
                                     "command again to resume") from None
+        except KeyboardInterrupt as stop:
+            _write_errors(errors_file(out), errors)
+            done = len(list(parts.glob("*.npy")))
+            stop.args = (f"{stop or 'interrupted'}: {done} finished clips are kept in {parts}; "
+                         "run the same command again to resume",)
+            raise
     summary.failed = len(errors)
     summary.errors = errors
     _write_errors(errors_file(out), errors)
@@ -198,7 +244,8 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
                   and set(keep["clip_id"]) == set(old.meta["clip_id"].astype(str))
                   and tuple(old.vocab) == vocab)
     if not up_to_date:
-        _pack(out, keep, vocab, dataset or out.name, fps, old, old_rows, part_of, parts, lacks)
+        _pack(out, keep, vocab, dataset or out.name, fps, old, old_rows, part_of, parts, lacks,
+              stamps)
     if not config.keep_parts:
         shutil.rmtree(parts, ignore_errors=True)
     if config.write_pose:
@@ -227,7 +274,8 @@ def _frame_size(video: str, verbose: bool) -> tuple[int, int]:
 
 def _pack(out: Path, keep: pd.DataFrame, vocab: tuple[str, ...], dataset: str,
           fps: dict[str, float], old: LandmarkStore | None, old_rows: dict[str, int],
-          part_of: dict[str, Path], parts: Path, lacks: Sequence[str]) -> None:
+          part_of: dict[str, Path], parts: Path, lacks: Sequence[str],
+          stamps: dict[str, str]) -> None:
     label_of = {g: i for i, g in enumerate(vocab)}
     extra_columns = [c for c in KEPT_COLUMNS if c in keep.columns]
     # Reused clips are copied out of the old store before it is replaced: read them into
@@ -248,7 +296,7 @@ def _pack(out: Path, keep: pd.DataFrame, vocab: tuple[str, ...], dataset: str,
                 meta = {"clip_id": cid, "gloss": row["gloss"], "label": label_of[row["gloss"]],
                         "split": row["split"], "signer": row["signer"], "fps": clip_fps,
                         "n_frames": int(landmarks.shape[0]), "source": row["file"],
-                        "video": row["path"]}
+                        "video": row["path"], "video_stamp": stamps[cid]}
                 meta.update({c: row[c] for c in extra_columns})
                 writer.add(meta, landmarks)
     except OSError as error:

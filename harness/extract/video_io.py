@@ -64,6 +64,12 @@ def probe(path: Path | str) -> VideoInfo:
         return VideoInfo(path, DEFAULT_FRAME_FOLDER_FPS, len(files), first.shape[1], first.shape[0])
     if not path.exists():
         raise BadVideo(f"{path}: no such video file")
+    try:    # OpenCV says only "cannot open": tell an unreadable file from a damaged one
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise BadVideo(f"{path}: cannot read this video ({error.strerror}); make it "
+                       "readable") from None
     capture, rotation = _open_upright(path)
     try:
         fps = capture.get(cv2.CAP_PROP_FPS) or 0.0

@@ -45,6 +45,7 @@ class Job:
     part: str
     first: int = 0               # 0-based first frame to extract
     stop: int | None = None      # 0-based frame to stop before; None: to the end
+    expected: int = 0            # frames the container lists in that window (0: unknown)
 
 
 @dataclass
@@ -83,6 +84,18 @@ def save_part(path: Path, landmarks: np.ndarray) -> None:
                     allow_pickle=False)
 
 
+# A video is truncated when it decodes to far fewer frames than its container lists. A
+# container's count can be off by a frame or two (it is estimated from the duration), never
+# by a tenth: every shipped video decodes to exactly its count.
+DECODED_AT_LEAST = 0.9
+COUNT_SLACK = 2
+
+
+def is_truncated(decoded: int, expected: int) -> bool:
+    return expected > 0 and decoded < DECODED_AT_LEAST * expected \
+        and expected - decoded > COUNT_SLACK
+
+
 def process_job(job: Job, extractor, save: SaveFn) -> Outcome:
     """Extract one clip; decoding problems become an error row, write problems are fatal."""
     from harness.extract.video_io import iter_frames
@@ -95,6 +108,10 @@ def process_job(job: Job, extractor, save: SaveFn) -> Outcome:
     if np.isnan(landmarks).all():
         return Outcome(job, error=f"{job.video}: MediaPipe found no person in any of "
                                   f"{len(landmarks)} frames")
+    if is_truncated(len(landmarks), job.expected):
+        return Outcome(job, error=f"{job.video}: only {len(landmarks)} of the {job.expected} "
+                                  "frames its container lists could be decoded; the file is "
+                                  "truncated or damaged: download or copy it again")
     try:
         save(Path(job.part), landmarks)
     except OSError as error:

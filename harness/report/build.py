@@ -24,7 +24,7 @@ from harness.report.collect import Benchmark, benchmarks, tidy_runs
 from harness.report.details import DetailLimits, Details, details
 from harness.report.headline import Headline, headline
 from harness.report.uncertainty import Uncertainty, clip_outcomes, measure, pool
-from harness.util.atomic import write_text
+from harness.util.atomic import cannot_write, write_texts
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Versions worth a glance in the provenance table, in this order; the rest follow.
@@ -132,9 +132,11 @@ class Builder:
             context = self._context(artifacts, tidy, headlines, uncertainty, published, out)
         html = self._render(context)
         csv_path, tex_path = out.with_suffix(".csv"), out.with_suffix(".tex")
-        write_text(csv_path, exports.summary_csv(headlines, uncertainty))
-        write_text(tex_path, exports.summary_latex(headlines))
-        write_text(out, html)
+        try:    # the three files as one: a failed write leaves the old report whole
+            write_texts({csv_path: exports.summary_csv(headlines, uncertainty),
+                         tex_path: exports.summary_latex(headlines), out: html})
+        except OSError as error:
+            raise BadConfig(f"--out {out}: {cannot_write(error, out)}") from None
         return ReportFiles(out, csv_path, tex_path, len(tidy), len(found))
 
     def _uncertainty(self, artifacts: RunArtifacts, benchmark: Benchmark

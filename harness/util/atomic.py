@@ -50,7 +50,12 @@ def _replace_dir(tmp: Path, target: Path) -> None:
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
-    os.replace(tmp, target)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)    # the old directory goes back: never neither of them
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -63,3 +68,31 @@ def write_text(target: Path | str, text: str) -> None:
 def write_bytes(target: Path | str, data: bytes) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def write_texts(files: dict[Path, str]) -> None:
+    """Write several files as one: every one is written beside its target first, and only
+    then are they all renamed into place. A failed write (a full or read-only disk) leaves
+    every old file as it was, never a mix of new and old ones."""
+    with contextlib.ExitStack() as stack:
+        for target, text in files.items():
+            stack.enter_context(atomic_path(target)).write_text(text, encoding="utf-8")
+
+
+def cannot_write(error: OSError, target: Path | str) -> str:
+    """Why ``target`` could not be written, in words that name the place and the fix."""
+    import errno
+    target = Path(target)
+    folder = target.parent
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"no space left on the disk of {folder}; free space and run the same command "
+                "again (nothing was replaced)")
+    if error.errno == errno.EROFS:
+        return f"{folder} is on a read-only file system; choose a writable place"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied writing in {folder}; choose a writable place"
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        blocking = next((p for p in (target, *target.parents) if p.exists()), folder)
+        if not blocking.is_dir():
+            return f"{blocking} is a file, not a folder; choose another place"
+    return f"{error.strerror or error} ({error.filename or target})"

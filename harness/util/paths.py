@@ -33,3 +33,19 @@ def cache_dir() -> Path:
 def manifests_dir() -> Path:
     """Small files shipped with the project: class lists, the SOTA table."""
     return project_root() / "datasets"
+
+
+def inside(folder: Path | str, file: Path | str, where: str) -> Path:
+    """``file`` of an index (relative to ``folder``, or absolute) as an absolute path,
+    refused unless it stays inside ``folder`` once ``..`` and symlinks are resolved: an
+    index must not make slrbench read from, or write to, anywhere else."""
+    from harness.errors import BadAnnotations
+    folder = Path(os.path.abspath(folder))
+    path = Path(file)
+    absolute = Path(os.path.abspath(path if path.is_absolute() else folder / path))
+    resolved, root = absolute.resolve(), folder.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise BadAnnotations(f"{where}: {str(file)!r} points outside {folder} (through '..', "
+                             "an absolute path or a symlink); list only files inside the "
+                             "data folder")
+    return absolute
