@@ -33,7 +33,7 @@ SPEC = ModelSpec(
     config=LSTMConfig,
     build=_build,
     load=_load,
-    version="2",        # 2: only the span with hands is resampled
+    version="3",        # 2: only the span with hands is resampled; 3: stops on val top-1
 )
 
 

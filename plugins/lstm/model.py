@@ -90,8 +90,12 @@ class LSTMModel:
         val_y = val.labels if has_val else None
 
         steps = math.ceil(len(index) / cfg.batch_size)
-        rule = StoppingRule(monitor="val_loss" if has_val else "train_loss",
-                            patience=cfg.patience, min_delta=1e-6)
+        if not has_val:
+            rule = StoppingRule(monitor="train_loss", patience=cfg.patience, min_delta=1e-6)
+        elif cfg.monitor == "val_top1":
+            rule = StoppingRule(monitor="epoch_val_top1", mode="max", patience=cfg.patience)
+        else:
+            rule = StoppingRule(monitor="val_loss", patience=cfg.patience, min_delta=1e-6)
         ctx.log_params(rule.params())
         stopping = EarlyStopping(rule)
         with ctx.progress(cfg.epochs * steps, "lstm: training") as bar:
@@ -104,14 +108,14 @@ class LSTMModel:
                                         verbose=0, callbacks=[callback])
                 train_loss = float(history.history["loss"][-1])
                 ctx.log_metric("train_loss", train_loss, epoch)
-                monitored = train_loss
+                curves = {"train_loss": train_loss}
                 if has_val:
                     proba = self._predict_features(val_x)
-                    monitored = _cross_entropy(proba, val_y)
-                    ctx.log_metric("val_loss", monitored, epoch)
-                    ctx.log_metric("epoch_val_top1", float((proba.argmax(1) == val_y).mean()),
-                                   epoch)
-                if not stopping.step(epoch, monitored, self._net.get_weights):
+                    curves["val_loss"] = _cross_entropy(proba, val_y)
+                    curves["epoch_val_top1"] = float((proba.argmax(1) == val_y).mean())
+                    ctx.log_metric("val_loss", curves["val_loss"], epoch)
+                    ctx.log_metric("epoch_val_top1", curves["epoch_val_top1"], epoch)
+                if not stopping.step(epoch, curves[rule.monitor], self._net.get_weights):
                     break
                 # Keras' own ReduceLROnPlateau resets with every fit() call, and this loop
                 # fits one epoch at a time: the rate halves every lr_patience epochs of the
