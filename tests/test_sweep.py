@@ -156,20 +156,23 @@ def test_local_and_ray_backends_give_the_same_runs(tmp_path, ray_instance):
 
 @pytest.mark.slow
 def test_failing_cell_is_recorded_and_only_it_is_retried(tmp_path, ray_instance):
-    # signo with one sign trains on one class: the logistic regression raises inside the run
+    # a C that scikit-learn refuses when the logistic regression is fitted: the baseline's
+    # runs raise inside the run, the key-frame MLP's finish (--vocab 1, the old way to fail
+    # a cell, is now refused before the sweep starts)
     uri = uri_in(tmp_path, "fail.db")
-    args = ["sweep", "--models", "pooled_logreg", "--dataset", "signo", "--vocab", "1,2",
-            "--seeds", "2", "--backend", "ray", "--tracking-uri", uri]
+    args = ["sweep", "--models", "pooled_logreg,keyframe_mlp", "--dataset", "signo",
+            "--vocab", "2", "--seeds", "2", "--epochs", "1", "--set", "pooled_logreg.C=-1",
+            "--backend", "ray", "--tracking-uri", uri]
     first = CliRunner().invoke(main, args, catch_exceptions=False)
     assert first.exit_code == 1, first.output
-    assert first.output.count("failed: pooled_logreg on signo-1 seed") == 2
-    assert "at least 2 classes" in first.output
+    assert first.output.count("failed: pooled_logreg on signo-2 seed") == 2
+    assert "'C' parameter" in first.output
     assert "retry only those" in first.output
 
     runs = load_runs(uri, finished_only=False)
     failed = runs[runs["status"] == "FAILED"]
-    assert sorted(failed["tags.slrbench.vocab"]) == ["1", "1"]
-    assert failed["tags.slrbench.error"].str.contains("at least 2 classes").all()
+    assert sorted(failed["tags.slrbench.model"]) == ["pooled_logreg", "pooled_logreg"]
+    assert failed["tags.slrbench.error"].str.contains("'C' parameter").all()
     finished = set(runs.loc[runs["status"] == "FINISHED", "run_id"])
     assert len(finished) == 2
 
