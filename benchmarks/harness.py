@@ -13,7 +13,7 @@ import time
 
 from common import argument_parser, default_tracking_uri, report
 
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.run.resources import rss_bytes
 from harness.run.runner import RunConfig, run_experiment
 

@@ -34,7 +34,7 @@ from common import argument_parser, default_tracking_uri, report
 
 from harness.adapters.synthetic import _templates, generate_clip
 from harness.data.clips import ArrayLandmarks, ClipSet
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.util.paths import data_root
 from harness.run.resources import PeakMemory, rss_bytes
 from harness.run.runner import RunConfig, run_experiment

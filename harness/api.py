@@ -26,6 +26,7 @@ from harness.data.store import LandmarkStore, StoreWriter, write_store
 from harness.data.splits import carve_validation, group_disjoint_split, stratified_split
 from harness.data.landmark_files import read_landmark_file
 from harness.data.index import read_index
+from harness.data.packing import cache_key, cached_store, files_fingerprint, pack
 from harness.util.quiet import silence_native_logs
 from harness.util.atomic import atomic_path
 from harness.util.compute import torch_compute
@@ -46,6 +47,7 @@ __all__ = [
     "BadAnnotations", "BadStore", "DatasetNotFound", "ExtractionPlan", "ExtractionRequest",
     "LandmarkStore", "StoreWriter", "write_store", "relabel", "carve_validation",
     "group_disjoint_split", "stratified_split", "read_landmark_file", "read_index",
+    "cache_key", "cached_store", "files_fingerprint", "pack",
     # landmark augmentation (harness.data.augment)
     "affine", "affine_matrix", "apply_affine", "clip_centre", "compose", "flip", "mix_clips",
     "mix_labels", "resample", "resample_to", "sometimes", "spatial_mask", "temporal_mask",

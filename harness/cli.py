@@ -152,8 +152,10 @@ def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epoch
     click.echo(f"run {result.run_id} in experiment {result.experiment!r}")
     click.echo(f"test top-1 {m['test_top1']:.3f}  top-5 {m['test_top5']:.3f}  "
                f"per-class {m['test_mean_class_accuracy']:.3f}  macro-F1 {m['test_macro_f1']:.3f}")
+    parameters = m["parameters"]
+    counted = f"{int(parameters):,}" if parameters == parameters else "uncounted"  # NaN: none declared
     click.echo(f"train {m['train_seconds']:.1f} s, {m['latency_ms_p50']:.2f} ms/clip (p50), "
-               f"{int(m['parameters']):,} parameters, peak {m['peak_memory_mb']:.0f} MiB")
+               f"{counted} parameters, peak {m['peak_memory_mb']:.0f} MiB")
     if result.oracle_used:
         click.secho(f"oracle (uses test labels, NOT comparable): top-1 "
                     f"{m['test_oracle_top1']:.3f}", fg="yellow")

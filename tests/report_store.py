@@ -181,7 +181,7 @@ def learning_curve(epochs: int, rng: np.random.Generator, final: float = 0.8
 def real_split(dataset: str, vocab: int) -> tuple[Split, np.ndarray]:
     """The test clips of a registered dataset (so the key-frame gallery can reload them),
     and their frame counts."""
-    from harness.data.loading import load_clipset, make_request
+    from harness.run.loading import load_clipset, make_request
     clips, manifest = load_clipset(dataset, make_request(vocab=vocab))
     test = clips.split("test")
     split = Split(dataset, len(clips.vocab), manifest.sha256, [str(c) for c in test.clip_ids],

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.errors import BadAnnotations, BadConfig, DatasetNotFound
 from tests.conftest import make_clip
 

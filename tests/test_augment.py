@@ -11,7 +11,7 @@ import pytest
 from harness import api
 from harness.data import augment
 from harness.data.clips import LEFT_HAND, POSE, RIGHT_HAND
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 
 RANDOM_STEPS = {
     "affine": augment.affine,

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from harness.api import (BadConfig, LEFT_HAND, POSE, RIGHT_HAND, RunContext, config_from_dict,
                          flip)
 from harness.cli import main
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.run.tracking import load_model, load_runs
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (SUBSET, feature_size, flip_points,

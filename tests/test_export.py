@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.run.tracking import load_model, load_runs
 from plugins.lstm.tflite import sidecar_path, tflite_predict_proba
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from harness.extract import fetch
 from harness.cli import main
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.errors import ExtractionAborted
 from harness.extract.video_io import probe
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from harness.adapters import gsl
 from harness.cli import main
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.errors import BadAnnotations, BadStore, DatasetNotFound
 from harness.specs import DatasetRequest, ExtractionRequest
 from harness.data.store import write_store

@@ -58,7 +58,7 @@ def test_a_plugin_reading_test_labels_is_refused_and_its_run_fails(cheater, trac
 
 
 def test_unlabelled_view_exposes_data_but_no_metadata():
-    from harness.data.loading import load_clipset, make_request
+    from harness.run.loading import load_clipset, make_request
     clips, _ = load_clipset("asl-signs", make_request())
     test = clips.split("test")
     view = test.unlabelled()

@@ -55,7 +55,7 @@ def test_keyframe_mlp_runs_end_to_end_and_holds_its_own_against_the_baseline(
     assert (table["stage2_frame"] < table["n_frames"]).all()
     # the saved artifact is the same model: it reproduces the logged predictions
     loaded = load_model(ours.run_id, tracking_uri)
-    from harness.data.loading import load_clipset, make_request
+    from harness.run.loading import load_clipset, make_request
     clips, _ = load_clipset(dataset, make_request(None, None, 0, "landmarks", False, {}))
     test = clips.split("test")
     predicted = loaded.model.predict_proba(test.unlabelled()).argmax(axis=1)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.api import LEFT_HAND, RIGHT_HAND, BadConfig, config_from_dict
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from plugins.lstm import augment
 from plugins.lstm.config import LSTMConfig
 from plugins.lstm.features import (HAND_POINTS, clip_points, encode, feature_size, hand_points,

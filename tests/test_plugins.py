@@ -136,7 +136,7 @@ def test_out_of_tree_plugin_is_listed_runs_and_loads_with_its_code_version(insta
     assert row["tags.slrbench.model_version"] == "3@slrbench-tiny-plugin==0.0.1"
     assert row["params.plugin.distribution"] == "slrbench-tiny-plugin==0.0.1"
     # load(path, config, info) gets back what the runner saved: the same predictions.
-    from harness.data.loading import load_clipset, make_request
+    from harness.run.loading import load_clipset, make_request
     clips, _ = load_clipset("signo", make_request())
     test = clips.split("test")
     loaded = load_model(row["run_id"], uri)

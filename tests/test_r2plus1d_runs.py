@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.errors import BadConfig
 from harness.run.runner import RunConfig, run_experiment
 from harness.run.tracking import client, download_artifacts, load_model

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from harness.api import LEFT_HAND, LEFT_SHOULDER, POSE, RIGHT_HAND, RIGHT_SHOULDER
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from plugins.spoter import augment
 from plugins.spoter.batching import length_batches, pad
 from plugins.spoter.config import SpoterConfig

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 import torch
 
 from harness.api import RunContext
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.run.runner import RunConfig, run_experiment
 from harness.run.tracking import client, download_artifacts, load_model
 from plugins.spoter.config import SpoterConfig

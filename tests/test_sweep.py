@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from harness import registry
 from harness.cli import main
 from harness.util.config import config_to_dict
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.errors import BadConfig
 from harness.run.runner import config_fingerprint, model_config
 from harness.sweep.plan import (SweepConfig, collect, model_plans, parse_seeds, parse_vocabs,

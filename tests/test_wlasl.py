@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from harness.adapters import wlasl
 from harness.cli import main
 from harness.data.clips import FACE, LEFT_HAND, POSE, RIGHT_HAND
-from harness.data.loading import load_clipset, make_request
+from harness.run.loading import load_clipset, make_request
 from harness.data.store import StoreWriter
 from harness.errors import BadAnnotations, BadLandmarks, DatasetNotFound
 from harness.specs import ExtractionRequest

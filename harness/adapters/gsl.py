@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.adapters.common import open_dataset_store
+from harness.data.packing import open_dataset_store
 from harness.data.clips import ClipSet, relabel
 from harness.errors import BadAnnotations, DatasetNotFound
 from harness.util.paths import data_root, shared_datasets

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.adapters.common import (cache_key, cached_store, file_fingerprint,
+from harness.data.packing import (cache_key, cached_store, file_fingerprint,
                                      files_fingerprint, pack)
 from harness.data.clips import ClipSet, relabel
 from harness.data.index import clip_meta, find_index, read_index, windows

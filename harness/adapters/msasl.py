@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.adapters.common import open_dataset_store
+from harness.data.packing import open_dataset_store
 from harness.data import msasl_annotations as msasl
 from harness.data.clips import ClipSet, relabel
 from harness.data.index import read_index

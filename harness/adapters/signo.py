@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.adapters.common import cache_key, cached_store, file_fingerprint
+from harness.data.packing import cache_key, cached_store, file_fingerprint
 from harness.data.clips import LEFT_HAND, N_LANDMARKS, RIGHT_HAND, ClipSet
 from harness.errors import DatasetNotFound
 from harness.util.paths import shared_datasets

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from harness.adapters.common import cache_key, cached_store
+from harness.data.packing import cache_key, cached_store
 from harness.data.clips import ClipSet, FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, POSE, RIGHT_HAND
 from harness.util.config import config_from_dict
 from harness.specs import DatasetRequest, DatasetSpec

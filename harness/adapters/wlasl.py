@@ -58,7 +58,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness.adapters.common import cache_key, cached_store, file_fingerprint, open_dataset_store
+from harness.data.packing import cache_key, cached_store, file_fingerprint, open_dataset_store
 from harness.data.clips import LEFT_HAND, N_LANDMARKS, PARTS, RIGHT_HAND, SPLITS, ClipSet
 from harness.data.index import TO_THE_END, VIDEO_SUFFIXES, windows
 from harness.data.landmark_files import read_landmark_file

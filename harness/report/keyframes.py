@@ -112,7 +112,7 @@ class ClipLoader:
 
     @staticmethod
     def _load(dataset: str, vocab: int, split_seed: int, data_dir: str, options: tuple):
-        from harness.data.loading import load_clipset, make_request
+        from harness.run.loading import load_clipset, make_request
         try:
             clips, manifest = load_clipset(dataset, make_request(
                 data_dir=data_dir or None, vocab=vocab, split_seed=split_seed,

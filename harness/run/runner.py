@@ -20,7 +20,7 @@ import pandas as pd
 from harness import registry
 from harness.data.clips import ClipSet
 from harness.util.config import config_from_dict, config_to_dict, field_names
-from harness.data.loading import load_clipset, make_request, require_inputs
+from harness.run.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, BadPlugin, SlrbenchError
 from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.util.progress import bar

@@ -25,7 +25,7 @@ import pandas as pd
 
 from harness import registry
 from harness.util.config import config_to_dict, field_names
-from harness.data.loading import load_clipset, make_request, require_inputs
+from harness.run.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, TrackingError
 from harness.run.runner import (RunConfig, check_device, check_seed, config_fingerprint,
                                 model_config, required_inputs)

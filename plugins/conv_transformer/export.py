@@ -74,8 +74,9 @@ def export_onnx(model, path: Path) -> Path:
     cfg = model.config
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    device = next(model.net.parameters()).device
     wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames)
-    wrapped = wrapped.to("cpu").eval()
+    wrapped = wrapped.to("cpu").eval()          # moves model.net too: moved back below
     example = torch.from_numpy(np.random.default_rng(0).uniform(
         0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
     frames = torch.export.Dim("frames", min=1, max=100_000)
@@ -90,6 +91,7 @@ def export_onnx(model, path: Path) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+        model.net.to(device)
     _write_sidecar(model, path)
     return path
 

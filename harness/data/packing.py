@@ -1,4 +1,6 @@
-"""Helpers adapters share: the cache key of a converted dataset, packing into a store."""
+"""Packing a dataset into a cached store: cache keys from the inputs' sizes and mtimes, the
+build-once cache, opening the store `data extract --dataset X` built. For adapters and
+dataset plugins alike (exported through harness.api)."""
 from __future__ import annotations
 
 import hashlib
