@@ -203,6 +203,26 @@ def test_holistic_npy_and_parquet_files_are_read_too(tmp_path, data_root):
     assert loaded.lacks == ("face",)
 
 
+def test_pose_files_are_read_and_cut_to_their_window(tmp_path, data_root):
+    pytest.importorskip("pose_format")
+    from harness.data.pose_files import write_pose
+    clips = basic_clips(n=8)
+    clips["0te"] = ("test", 0, 3, 6, clips["0te"][4])       # frames 3..6 of the file
+    root = write_dataset(tmp_path / "w", clips)
+    holistic = np.full((8, 543, 3), np.nan, dtype=np.float32)
+    holistic[:, RIGHT_HAND] = hand(0.25)
+    holistic[:, RIGHT_HAND][:, FRAME_TAG, 2] = np.arange(1, 9)   # the frame number, 1-based
+    (root / wlasl.LANDMARKS_DIR / "0te.npy").unlink()
+    write_pose(root / wlasl.LANDMARKS_DIR / "0te.pose", holistic, fps=25.0, width=640,
+               height=480)
+    from_pose = clip_by_id(load(root)[0], "0te")
+    assert from_pose.shape == (4, 543, 3)
+    right = from_pose[:, RIGHT_HAND]
+    assert np.allclose(right[:, FRAME_TAG, 2], [3, 4, 5, 6], atol=1e-4)
+    assert np.allclose(right[:, 0, :2], [0.25, 0.5], atol=1e-4)
+    assert np.isnan(from_pose[:, LEFT_HAND]).all() and np.isnan(from_pose[:, POSE]).all()
+
+
 @pytest.mark.parametrize("trimmed", [False, True])
 def test_a_store_extracted_from_wlasl_videos(tmp_path, data_root, trimmed):
     """`data extract --dataset wlasl` writes Holistic clips with the videos' paths; the split

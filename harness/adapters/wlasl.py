@@ -17,7 +17,7 @@ re-drawn; it is not guaranteed signer-independent.
 
 Landmarks, per video id: ``<data-dir>/landmarks/<id>.npy`` in MediaPipe Hands layout
 ``[T, 2, 21, 3]`` (``-1`` = no detection; the shipped files), or ``.npy`` ``[T, 543, 3]``
-Holistic, or an asl-signs-schema ``.parquet``; or ``--data-dir`` is a store made by
+Holistic, an asl-signs-schema ``.parquet`` or a MediaPipe Holistic ``.pose``; or ``--data-dir`` is a store made by
 ``slrbench data extract --dataset wlasl`` from WLASL's videos (its split file is then
 found beside the videos it was extracted from, or named with ``split_file=PATH``). Each clip
 is cut to its annotated window: frames are 1-based and inclusive, ``end = -1`` runs to the
@@ -60,7 +60,7 @@ import pandas as pd
 
 from harness.data.packing import cache_key, cached_store, file_fingerprint, open_dataset_store
 from harness.data.clips import LEFT_HAND, N_LANDMARKS, PARTS, RIGHT_HAND, SPLITS, ClipSet
-from harness.data.index import TO_THE_END, VIDEO_SUFFIXES, windows
+from harness.data.index import LANDMARK_SUFFIXES, TO_THE_END, VIDEO_SUFFIXES, windows
 from harness.data.landmark_files import read_landmark_file
 from harness.data.store import LandmarkStore, StoreWriter, is_store
 from harness.errors import BadAnnotations, BadConfig, BadLandmarks, DatasetNotFound
@@ -74,7 +74,6 @@ FULL_RELEASE = "WLASL_v0.3.json"
 CLASS_LIST = "wlasl_class_list.txt"
 NSLT = re.compile(r"^nslt_(\d+)\.json$")
 LANDMARKS_DIR = "landmarks"
-SUFFIXES = (".npy", ".parquet")
 VOCAB_SIZES = (100, 300, 1000, 2000)
 DEFAULT_FPS = 25.0           # the rate WLASL_v0.3.json states for its instances
 HANDS_SHAPE = (2, 21, 3)     # MediaPipe Hands: two slots in detection order
@@ -108,7 +107,7 @@ def default_dir() -> Path:
 
 def how_to_obtain(root: Path) -> str:
     return (f"--data-dir must be a folder with WLASL's split file ({FULL_RELEASE} or "
-            f"nslt_<N>.json + {CLASS_LIST}) and {LANDMARKS_DIR}/<video_id>.npy|.parquet, or "
+            f"nslt_<N>.json + {CLASS_LIST}) and {LANDMARKS_DIR}/<video_id>.npy|.parquet|.pose, or "
             "a store from `slrbench data extract --dataset wlasl --videos WLASL/videos`; "
             f"the shipped WLASL300 hand landmarks are in {default_dir()}")
 
@@ -382,7 +381,7 @@ def landmark_files(folder: Path) -> dict[str, Path]:
     if folder.is_dir():
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             stem, suffix = os.path.splitext(entry.name)
-            if suffix.lower() in SUFFIXES and stem not in files and entry.is_file():
+            if suffix.lower() in LANDMARK_SUFFIXES and stem not in files and entry.is_file():
                 files[stem] = Path(entry.path)
     return files
 
@@ -464,7 +463,7 @@ def load(request: DatasetRequest) -> ClipSet:
     vocab = glosses[:size]
     official = meta[meta["label"] < size]
     if source.store is None and not source.files:
-        raise DatasetNotFound(f"{source.where}: no landmark file (<video_id>.npy or .parquet) "
+        raise DatasetNotFound(f"{source.where}: no landmark file (<video_id>.npy, .parquet or .pose) "
                               f"for any of the {len(meta)} clips in {split_file}. "
                               f"{how_to_obtain(root)}")
     present_rows = (meta[meta["clip_id"].isin(source.ids)].sort_values("clip_id")

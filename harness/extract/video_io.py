@@ -7,7 +7,6 @@ from typing import Iterator
 
 import numpy as np
 
-from harness.data.index import VIDEO_SUFFIXES  # noqa: F401 - what counts as a video file
 from harness.errors import BadVideo
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")

@@ -12,9 +12,8 @@ from harness.errors import BadConfig, BadVideo
 from harness.extract.pipeline import extract_videos
 from harness.data.landmark_files import read_landmark_file
 from harness.run.tracking import LoadedModel, opened_model
-from harness.extract.video_io import VIDEO_SUFFIXES, frame_files
-
-LANDMARK_SUFFIXES = (".parquet", ".npy", ".pose")
+from harness.data.index import LANDMARK_SUFFIXES, VIDEO_SUFFIXES
+from harness.extract.video_io import frame_files
 
 
 def clipset_from_arrays(arrays: list[np.ndarray], vocab, fps: float = 30.0) -> ClipSet:

@@ -54,7 +54,7 @@ class SweepConfig:
     """A grid and where to run it; defaults of ``slrbench sweep`` in one place."""
 
     models: tuple[str, ...]
-    datasets: tuple[str, ...] = ("asl-signs",)
+    datasets: tuple[str, ...] = ("msasl",)      # as `slrbench run` and `sweep`
     vocabs: tuple[int | None, ...] = (None,)   # None: the dataset's whole vocabulary
     seeds: tuple[int, ...] = (0, 1, 2)
     # "key": every model whose config has the option; "model.key": that model only
