@@ -1,9 +1,10 @@
 """`slrbench predict` on videos: video -> MediaPipe landmarks -> a model trained on asl8.
 
-Trains the baseline on signer S1 of the asl8 landmark store (``datasets/stores/asl8``,
-built once by ``slrbench data extract --videos ../shared/datasets/asl8-videos``; built here
-if absent, which takes minutes) and recognises real clips of the other signers, given as
-video files and as a folder of videos.
+Trains the baseline on signer S1 of a landmark store extracted here from part of the real
+asl8 videos (8 training clips of S1 per sign, one test clip of another signer per sign and
+the clips predicted below: a third of the set, so CI's cold start extracts it in about a
+minute) and recognises real clips of the other signers, given as video files and as a
+folder of videos.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -25,12 +27,18 @@ from harness.run.tracking import load_model
 UNSEEN = ["clips/Hello/Hello12.mp4", "clips/No/No15.mp4", "clips/Yes/Yes10.mp4"]
 
 
+TRAIN_PER_SIGN = 8
+
+
 @pytest.fixture(scope="module")
-def asl8_store(shared) -> Path:
-    store = extract.default_store("asl8")
-    if not is_store(store):
-        plan = extract.plan_extraction(shared / "asl8-videos")
-        extract.extract_store(plan.index, store, plan.vocab, plan.dataset)
+def asl8_store(shared, tmp_path_factory) -> Path:
+    index = extract.plan_extraction(shared / "asl8-videos").index
+    train = index[index["split"] == "train"].groupby("gloss").head(TRAIN_PER_SIGN)
+    test = index[index["split"] == "test"]
+    test = test[test["file"].isin(UNSEEN) | ~test["gloss"].duplicated()]
+    store = tmp_path_factory.mktemp("asl8") / "store"
+    extract.extract_store(pd.concat([train, test]), store, dataset="asl8")
+    assert is_store(store)
     return store
 
 
@@ -70,15 +78,21 @@ def test_predict_recognises_videos_of_unseen_signers(asl8_store, trained, shared
     loaded = load_model(run_id, tracking_uri)
     by_source = {s: i for i, s in enumerate(store.meta["source"])}
     stored = [np.asarray(store.clip(by_source[f])) for f in UNSEEN]
-    expected = rank(loaded, stored, 5)
+    expected = rank(loaded, stored, len(loaded.vocab))
     for name, ranked in zip(["Hello12.mp4", "No15.mp4", "yes.mp4"], expected):
-        assert printed[name] == [gloss for gloss, _ in ranked]
+        assert printed[name] == [gloss for gloss, _ in ranked[:5]]
+    # Landmarks that mean something: a baseline trained on one signer ranks these unseen
+    # signers' signs first more often than not, and on average far above chance.
     truth = [store.meta["gloss"][by_source[f]] for f in UNSEEN]
-    assert all(t in printed[n] for t, n in zip(truth, ["Hello12.mp4", "No15.mp4", "yes.mp4"]))
+    ranks = [[g for g, _ in ranked].index(t) + 1 for t, ranked in zip(truth, expected)]
+    assert sorted(ranks)[1] == 1, ranks
+    assert np.mean(ranks) < (len(loaded.vocab) + 1) / 2, ranks
 
 
-def test_predict_reports_an_unreadable_video(tmp_path, trained):
-    run_id, tracking_uri = trained
+def test_predict_reports_an_unreadable_video(tmp_path):
+    tracking_uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    run_id = run_experiment(RunConfig(model="pooled_logreg", dataset="signo", vocab=3,
+                                      tracking_uri=tracking_uri)).run_id
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video")
     output = CliRunner().invoke(main, ["predict", "--run", run_id, "--tracking-uri",

@@ -238,23 +238,32 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     command = [sys.executable, "-m", "harness.cli", "sweep", "--models", "pooled_logreg",
                "--dataset", "asl-signs", "--seeds", "3", "--max-parallel", "1",
                "--tracking-uri", uri]
+    # Interrupt right after the first run is reported finished: the sweep's own output is
+    # the clock (polling MLflow raced the sweep on a loaded machine).
     sweep = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    first_done = threading.Event()
+
+    def read_output():
+        for line in sweep.stdout:
+            lines.append(line)
+            if line.startswith("[1/3] finished"):
+                first_done.set()
+
+    reader = threading.Thread(target=read_output, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and sweep.poll() is None:
-            try:
-                if len(load_runs(uri)) >= 1:
-                    break
-            except Exception:  # noqa: BLE001 - a read racing the sweep's first writes
-                pass
-            time.sleep(0.3)
+        assert first_done.wait(timeout=240), "".join(lines)
         assert sweep.poll() is None, "the sweep ended before it could be interrupted"
         os.killpg(sweep.pid, signal.SIGINT)   # Ctrl-C reaches the whole process group
-        output, _ = sweep.communicate(timeout=120)
+        sweep.wait(timeout=120)
+        reader.join(timeout=30)
     finally:
         if sweep.poll() is None:
             os.killpg(sweep.pid, signal.SIGKILL)
+    output = "".join(lines)
     assert sweep.returncode == 130, output
     assert "run the same command again" in output
     before = load_runs(uri)
