@@ -136,6 +136,20 @@ def test_save_and_load_give_identical_predictions(asl, tmp_path):
     assert again.vocab == asl.vocab and model.num_parameters() > 1000
 
 
+def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path):
+    from plugins.conv_transformer.export import onnx_predict_proba, sidecar_path
+    model = _fit(asl, epochs=1)
+    out = model.export(tmp_path / "small.onnx", "onnx")
+    assert json.loads(sidecar_path(out).read_text())["vocab"] == list(asl.vocab)
+    raw = [asl.clip(i) for i in range(0, len(asl), 16)] + [asl.clip(0)[:1]]
+    expected = model.predict_rows([model.rows(select(c)) for c in raw])
+    got = onnx_predict_proba(out, raw)
+    np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    with pytest.raises(BadConfig, match="onnx"):
+        model.export(tmp_path / "small.tflite", "tflite")
+
+
 def test_mixed_precision_path_trains_on_the_cpu(asl):
     # The CUDA path is float16 autocast with a gradient scaler; on the CPU "amp" runs the
     # same training step under bfloat16 autocast, so the code path is exercised here.
@@ -172,7 +186,7 @@ def signo_runs(tmp_path_factory):
     uri = f"sqlite:///{tmp_path_factory.mktemp('conv_transformer') / 'mlruns.db'}"
     base = _cli("run", "--model", "pooled_logreg", "--dataset", "signo", "--tracking-uri", uri)
     assert base.exit_code == 0, base.output
-    ours = _cli("run", "--model", "conv_transformer", "--dataset", "signo", "--epochs", "25",
+    ours = _cli("run", "--model", "conv_transformer", "--dataset", "signo", "--epochs", "15",
                 "--threads", "1", "--set", "dim=64", "--set", "conv_blocks=2",
                 "--tracking-uri", uri)
     assert ours.exit_code == 0, ours.output

@@ -37,6 +37,7 @@ def lstm_run(uri) -> str:
     return run_id_of(uri, "lstm")
 
 
+@pytest.mark.slow
 def test_tflite_export_gives_the_keras_model_answers_on_real_clips(lstm_run, uri, tmp_path):
     out = tmp_path / "deploy" / "signs.tflite"
     result = cli("export", "--run", lstm_run, "--format", "tflite", "--out", str(out),
@@ -57,6 +58,7 @@ def test_tflite_export_gives_the_keras_model_answers_on_real_clips(lstm_run, uri
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_export_into_a_folder_names_the_file_after_the_run(lstm_run, uri, tmp_path):
     result = cli("export", "--run", lstm_run, "--out", str(tmp_path), "--tracking-uri", uri)
     assert result.exit_code == 0, result.output
@@ -64,10 +66,14 @@ def test_export_into_a_folder_names_the_file_after_the_run(lstm_run, uri, tmp_pa
     assert len(written) == 1 and written[0].name.startswith(f"lstm-{lstm_run[:12]}")
 
 
-def test_export_errors_are_one_line(lstm_run, uri, tmp_path):
+@pytest.mark.slow
+def test_an_unknown_format_is_one_line(lstm_run, uri):
     result = cli("export", "--run", lstm_run, "--format", "coreml", "--tracking-uri", uri)
     assert result.exit_code == 2 and "unknown export format" in result.output
     assert "Traceback" not in result.output
+
+
+def test_export_errors_are_one_line(uri, tmp_path):
     result = cli("export", "--run", "0123456789abcdef", "--tracking-uri", uri)
     assert result.exit_code == 2 and "no run" in result.output
     baseline = cli("run", "--model", "pooled_logreg", "--dataset", "asl-signs",

@@ -88,6 +88,7 @@ def annotations(tmp_path, shared, server):
     return folder
 
 
+@pytest.mark.slow
 def test_fetch_cuts_clips_reports_failures_and_resumes(annotations, tmp_path):
     out = tmp_path / "clips"
     args = ["data", "fetch", "--dataset", "msasl", "--vocab", "100", "--out", str(out),

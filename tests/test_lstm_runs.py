@@ -15,6 +15,9 @@ from harness.run.tracking import client, download_artifacts, load_model
 from plugins.lstm.config import LSTMConfig
 from plugins.lstm.model import LSTMModel
 
+# Whole runs on the shipped sets: CI runs them; the fast lane has test_lstm_parts.
+pytestmark = pytest.mark.slow
+
 # Small and quick: signo's clips are 30 frames long, so 30 steps lose nothing. On signo,
 # x, y, z (measured better than the study's x, y) in image coordinates (its webcam hands
 # fill the picture; the wrist-relative default is WLASL's best); on asl-signs, the study's

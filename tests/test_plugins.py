@@ -120,6 +120,7 @@ def installed_plugin(tmp_path_factory):
         yield
 
 
+@pytest.mark.slow   # pip installs a package
 def test_out_of_tree_plugin_is_listed_runs_and_loads_with_its_code_version(installed_plugin,
                                                                            tmp_path):
     listing = subprocess.run([BIN / "slrbench", "list"], capture_output=True, text=True,
@@ -156,6 +157,7 @@ def slrbench_models():
 '''
 
 
+@pytest.mark.slow   # pip installs a package
 def test_a_name_registered_twice_is_an_error_naming_both_plugins(installed_plugin, tmp_path):
     with installed(tmp_path / "second", "slrbench-second-plugin", "0.0.2", "second",
                    "slrbench_second", SECOND):

@@ -14,6 +14,9 @@ from harness import registry
 from harness.run.runner import RunConfig, run_experiment
 from harness.util.paths import project_root, shared_datasets
 
+# pip-installs the README's plugin: CI runs it; the fast lane has the registry's own tests.
+pytestmark = pytest.mark.slow
+
 
 def readme_example(heading: str) -> str:
     text = (project_root() / "README.md").read_text(encoding="utf-8")

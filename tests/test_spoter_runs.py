@@ -16,6 +16,9 @@ from harness.run.tracking import client, download_artifacts, load_model
 from plugins.spoter.config import SpoterConfig
 from plugins.spoter.model import SpoterModel
 
+# Whole runs on the shipped sets: CI runs them; the fast lane has test_spoter_parts.
+pytestmark = pytest.mark.slow
+
 # A narrow SPOTER (the paper's is 108 wide, 6 + 6 layers): enough for these sets, quick.
 SMALL = {"d_model": "54", "heads": "6", "encoder_layers": "1", "decoder_layers": "1",
          "feedforward": "128", "learning_rate": "5e-4", "patience": "8", "max_frames": "64"}
