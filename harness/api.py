@@ -1,7 +1,7 @@
 """The public API for plugins: import from here, nothing else in ``harness``.
 
 Model plugins need the specs and capability protocols, the clip containers, the landmark
-layout, the shared normalisation and augmentation, the early-stopping rule and the helpers
+layout, the shared normalisation, augmentation and length batching, the early-stopping rule and the helpers
 for saved models. Dataset plugins also get the store writer, index and landmark-file
 readers and the split functions. The rest of the harness (tracking, metrics, reports) is
 not theirs to use.
@@ -12,6 +12,7 @@ from harness.data.clips import (FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, PAR
 from harness.util.config import config_from_dict, config_to_dict
 from harness.hookspecs import hookimpl
 from harness.data.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
+from harness.data.batching import length_batches
 from harness.data.augment import (affine, affine_matrix, apply_affine, clip_centre, compose,
                                   flip, mix_clips, mix_labels, resample, resample_to,
                                   sometimes, spatial_mask, temporal_mask)
@@ -51,4 +52,6 @@ __all__ = [
     # landmark augmentation (harness.data.augment)
     "affine", "affine_matrix", "apply_affine", "clip_centre", "compose", "flip", "mix_clips",
     "mix_labels", "resample", "resample_to", "sometimes", "spatial_mask", "temporal_mask",
+    # batching by length (harness.data.batching)
+    "length_batches",
 ]

@@ -9,7 +9,7 @@ import torch
 from harness.api import LEFT_HAND, LEFT_SHOULDER, POSE, RIGHT_HAND, RIGHT_SHOULDER
 from harness.run.loading import load_clipset, make_request
 from plugins.spoter import augment
-from plugins.spoter.batching import length_batches, pad
+from plugins.spoter.batching import pad
 from plugins.spoter.config import SpoterConfig
 from plugins.spoter.features import feature_size, frame_features, study_features
 from plugins.spoter.network import SpoterNet
@@ -166,17 +166,6 @@ def test_study_copies_triple_with_turned_clips(asl_clip):
     a, b = study_features(joints), study_features(copies[1])
     for hand in (slice(0, 14), slice(22, 36)):
         np.testing.assert_allclose(a[:, hand], b[:, hand], atol=1e-4)
-
-
-def test_length_batches_group_similar_lengths_and_cover_everything():
-    lengths = np.array([5, 50, 6, 48, 7, 52, 5, 49])
-    batches = length_batches(lengths, 4)
-    assert sorted(np.concatenate(batches).tolist()) == list(range(8))
-    assert {tuple(sorted(lengths[b])) for b in batches} == {(5, 5, 6, 7), (48, 49, 50, 52)}
-    rng = np.random.default_rng(0)
-    trained = length_batches(lengths, 4, rng)
-    assert sorted(np.concatenate(trained).tolist()) == list(range(8))
-    assert max(lengths[b].max() - lengths[b].min() for b in trained) <= 4
 
 
 def test_padding_mask_makes_batching_invisible(asl_clip):

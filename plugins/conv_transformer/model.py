@@ -10,12 +10,13 @@ import numpy as np
 import torch
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, SlrbenchError,
-                         Unlabelled, atomic_path, read_model_meta, torch_compute, write_model_meta)
+                         Unlabelled, atomic_path, length_batches, read_model_meta,
+                         torch_compute, write_model_meta)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (feature_size, numpy_features, select,
                                                subsample_index)
 from plugins.conv_transformer.network import ConvTransformerNet
-from plugins.conv_transformer.training import length_batches, pad, train
+from plugins.conv_transformer.training import pad, train
 
 FORMAT = "slrbench-conv_transformer/1"
 META_FILE = "slrbench.json"

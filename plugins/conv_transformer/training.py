@@ -10,31 +10,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness.api import (EarlyStopping, RunContext, StoppingRule, affine, compose, mix_clips,
-                         mix_labels, resample, sometimes, spatial_mask, state_snapshot,
-                         temporal_mask)
+from harness.api import (EarlyStopping, RunContext, StoppingRule, affine, compose,
+                         length_batches, mix_clips, mix_labels, resample, sometimes,
+                         spatial_mask, state_snapshot, temporal_mask)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import flip_points
-
-POOL_BATCHES = 16          # shuffle, then sort by length within pools of this many batches
-
-
-def length_batches(lengths: np.ndarray, batch_size: int,
-                   rng: np.random.Generator | None = None) -> list[np.ndarray]:
-    """Index batches of similar lengths (less padding). Without ``rng``: sorted by length.
-    With it: a fresh shuffle, sorted within pools, batch order shuffled."""
-    lengths = np.asarray(lengths)
-    if rng is None:
-        order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    order = rng.permutation(len(lengths))
-    pool = batch_size * POOL_BATCHES
-    batches = []
-    for start in range(0, len(order), pool):
-        chunk = order[start:start + pool]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
-    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def pad(rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,26 +4,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from harness.api import length_batches as shared_length_batches
+
 POOL_BATCHES = 20        # shuffle, then sort by length within pools of this many batches
 
 
 def length_batches(lengths: np.ndarray, batch_size: int,
                    rng: np.random.Generator | None = None) -> list[np.ndarray]:
-    """Index batches grouping similar lengths. Without ``rng`` (prediction): sorted by
-    length. With it (training): a fresh shuffle each call, sorted within pools so that the
-    batches differ between epochs yet stay length-homogeneous; batch order shuffled."""
-    lengths = np.asarray(lengths)
-    if rng is None:
-        order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    order = rng.permutation(len(lengths))
-    pool = batch_size * POOL_BATCHES
-    batches = []
-    for start in range(0, len(order), pool):
-        chunk = order[start:start + pool]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
-    return [batches[i] for i in rng.permutation(len(batches))]
+    return shared_length_batches(lengths, batch_size, rng, POOL_BATCHES)
 
 
 def pad(rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,34 @@
+"""harness.api.length_batches: every clip once, similar lengths together, fresh batches
+each training epoch."""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.api import length_batches
+
+
+def test_length_batches_group_similar_lengths_and_cover_everything():
+    lengths = np.array([5, 50, 6, 48, 7, 52, 5, 49])
+    batches = length_batches(lengths, 4)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(8))
+    assert {tuple(sorted(lengths[b])) for b in batches} == {(5, 5, 6, 7), (48, 49, 50, 52)}
+    rng = np.random.default_rng(0)
+    trained = length_batches(lengths, 4, rng)
+    assert sorted(np.concatenate(trained).tolist()) == list(range(8))
+    assert max(lengths[b].max() - lengths[b].min() for b in trained) <= 4
+
+
+def test_training_batches_change_between_epochs_and_pools_bound_the_sorting():
+    lengths = np.random.default_rng(1).integers(5, 100, size=64)
+    rng = np.random.default_rng(0)
+    first, second = length_batches(lengths, 4, rng), length_batches(lengths, 4, rng)
+    assert [b.tolist() for b in first] != [b.tolist() for b in second]
+    # one batch per pool: each batch is a random draw, not a length-sorted one
+    unsorted = length_batches(lengths, 4, np.random.default_rng(0), pool_batches=1)
+    spread = np.mean([np.ptp(lengths[b]) for b in unsorted])
+    pooled = np.mean([np.ptp(lengths[b]) for b in length_batches(lengths, 4,
+                                                               np.random.default_rng(0))])
+    assert pooled < spread / 4
+    again = length_batches(lengths, 4, np.random.default_rng(0))
+    assert [b.tolist() for b in again] == [b.tolist() for b in
+                                           length_batches(lengths, 4, np.random.default_rng(0))]
