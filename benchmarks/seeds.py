@@ -1,10 +1,10 @@
 """Seed variance: mean ± std over seeds of every landmark model on the shipped real sets.
 
-A grid pooled_logreg (and keyframe_mlp, lstm, spoter where registered, with a modest epoch
-budget) x {asl-signs, signo} x 3 seeds, run with ``harness.sweep.plan`` into the benchmark
-store, so the published report can show mean ± std over at least 3 seeds per cell. The
-sweep is resumable: runs already in the store (same model, data, split and config) are
-skipped, so rerunning after a crash or Ctrl-C only does what is missing.
+A grid pooled_logreg (and keyframe_mlp, lstm, spoter, conv_transformer where registered,
+with a modest epoch budget) x {asl-signs, signo} x 3 seeds, run with ``harness.sweep.plan``
+into the benchmark store, so the published report can show mean ± std over at least 3
+seeds per cell. The sweep is resumable: runs already in the store (same model, data, split
+and config) are skipped, so rerunning after a crash or Ctrl-C only does what is missing.
 
     python benchmarks/seeds.py [--quick] [--epochs E] [--seeds N] [--models a,b]
                                [--backend local|ray] [--max-parallel K] [--tracking-uri URI]
@@ -20,7 +20,7 @@ from harness.util.config import field_names
 from harness.sweep.plan import SweepConfig, SweepInterrupted, run_grid
 from harness.util.stats import format_mean_std
 
-MODELS = ("pooled_logreg", "keyframe_mlp", "lstm", "spoter")
+MODELS = ("pooled_logreg", "keyframe_mlp", "lstm", "spoter", "conv_transformer")
 DATASETS = ("asl-signs", "signo")
 EPOCHS = 30          # modest: enough for these small sets, early stopping ends most sooner
 QUICK_EPOCHS = 1

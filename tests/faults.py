@@ -23,6 +23,13 @@ NO_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
           "--bounding-set=-dac_override,-dac_read_search"]
 
 
+def interruptible() -> None:
+    """In the child: Ctrl-C back to its default. A suite started in the background of a
+    non-interactive shell runs with SIGINT ignored, and exec keeps that, so the command
+    would never see the Ctrl-C this test sends (as no background job does)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def environment(**extra: str) -> dict[str, str]:
     env = {**os.environ, "SLRBENCH_PROGRESS": "0", **extra}
     env.pop("MLFLOW_TRACKING_URI", None)

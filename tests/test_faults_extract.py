@@ -17,7 +17,8 @@ import pytest
 from harness.data.store import LandmarkStore
 from tests.conftest import make_clip
 from tests.faults import (ESCAPES, SLRBENCH, assert_cli_error, assert_one_error, cli,
-                          environment, fill, point_outside, runs_in, slrbench, tmpfs, wait_for)
+                          environment, fill, interruptible, point_outside, runs_in, slrbench, tmpfs,
+                          wait_for)
 
 # short real clips of asl8 (9 to 18 frames): extraction of a few takes seconds
 SHORT = {"No/No03.mp4": "NO", "GoodBye/goodbye06.mp4": "GOODBYE",
@@ -260,6 +261,7 @@ def test_ctrl_c_stops_extraction_in_seconds_and_keeps_finished_clips(tmp_path, s
     process = subprocess.Popen([SLRBENCH, "data", "extract", "--videos", videos, "--out", store,
                                 "--workers", "2", "--keep-parts"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=interruptible,
                                env=environment(SLRBENCH_DATA_ROOT=str(tmp_path / "dr")))
     try:
         wait_for(lambda: list(parts.glob("*.npy")), 300, "a first finished clip")

@@ -25,6 +25,7 @@ from harness.run.runner import config_fingerprint, model_config
 from harness.sweep.plan import (SweepConfig, collect, model_plans, parse_seeds, parse_vocabs,
                            plan_grid, run_grid, summarise)
 from harness.run.tracking import client, load_runs
+from tests.faults import interruptible
 
 METRICS = ("test_top1", "test_top5", "test_mean_class_accuracy", "test_macro_f1",
            "val_top1")
@@ -241,6 +242,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     # Interrupt right after the first run is reported finished: the sweep's own output is
     # the clock (polling MLflow raced the sweep on a loaded machine).
     sweep = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
+                             preexec_fn=interruptible,
                              env={**os.environ, "PYTHONUNBUFFERED": "1"},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
