@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -26,7 +27,7 @@ class FriendlyGroup(click.Group):
             # Ctrl-C (130) or SIGTERM (143, harness.util.signals.Terminated); the message
             # says what was kept, e.g. the run marked KILLED or the clips finished so far
             click.secho(str(stop) or "interrupted", fg="yellow", err=True)
-            sys.exit(getattr(stop, "exit_code", 130))
+            _exit_after_interrupt(getattr(stop, "exit_code", 130))
         except OSError as error:
             if error.errno not in FULL_OR_READ_ONLY:
                 raise
@@ -35,6 +36,27 @@ class FriendlyGroup(click.Group):
                         "place, then run the same command again", fg="red", err=True)
             sys.exit(2)
 
+
+def _exit_after_interrupt(code: int) -> None:
+    """Exit once what was interrupted has been recorded. A process pool whose workers were
+    ended can leave its manager thread waiting on them for good (seen after a sweep's
+    Ctrl-C: summary printed, then the interpreter blocked joining that thread at exit), so
+    threads still alive after a grace period are not waited for."""
+    import os
+    import threading
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and not t.daemon]
+    deadline = time.monotonic() + EXIT_GRACE_SECONDS
+    for thread in others:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    if any(thread.is_alive() for thread in others):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+EXIT_GRACE_SECONDS = 10.0
 
 # A full or read-only disk is the user's to fix wherever it strikes; any other OSError is a bug.
 FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
@@ -316,7 +338,7 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
         console.print(sweep_view.summary_table(stop.result))
         click.secho("interrupted: finished runs are kept in MLflow; run the same command "
                     "again to do the rest", fg="yellow", err=True)
-        sys.exit(130)
+        _exit_after_interrupt(130)
     console.print(sweep_view.summary_table(result))
     for line in sweep_view.failure_lines(result):
         click.secho(line, fg="red", err=True)
