@@ -204,7 +204,6 @@ def test_holistic_npy_and_parquet_files_are_read_too(tmp_path, data_root):
 
 
 def test_pose_files_are_read_and_cut_to_their_window(tmp_path, data_root):
-    pytest.importorskip("pose_format")
     from harness.data.pose_files import write_pose
     clips = basic_clips(n=8)
     clips["0te"] = ("test", 0, 3, 6, clips["0te"][4])       # frames 3..6 of the file
