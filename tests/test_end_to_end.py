@@ -52,6 +52,7 @@ def test_artifacts_hold_the_split_predictions_and_a_loadable_model(asl_signs_run
     assert loaded.vocab == ["hello", "thankyou"]
 
 
+@pytest.mark.slow
 def test_baseline_on_signo_is_far_above_chance(tracking_uri):
     result = run_experiment(RunConfig(model="pooled_logreg", dataset="signo",
                                       tracking_uri=tracking_uri, latency_clips=5))

@@ -89,6 +89,7 @@ def test_predict_recognises_videos_of_unseen_signers(asl8_store, trained, shared
     assert np.mean(ranks) < (len(loaded.vocab) + 1) / 2, ranks
 
 
+@pytest.mark.slow
 def test_predict_reports_an_unreadable_video(tmp_path):
     tracking_uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     run_id = run_experiment(RunConfig(model="pooled_logreg", dataset="signo", vocab=3,

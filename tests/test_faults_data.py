@@ -116,6 +116,7 @@ def test_a_parquet_of_another_schema_is_not_called_truncated(tmp_path):
     assert "truncated" not in line
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_is_not_called_truncated(tmp_path):
     if shutil.which(NO_DAC[0]) is None or os.geteuid() != 0:
         pytest.skip("needs setpriv, as root, to drop the permission override")

@@ -69,6 +69,7 @@ def test_real_split_files_parse_and_are_signer_independent(shared):
     assert len(vocab) == 310 and set(counts["train"]["gloss"]) == set(vocab)
 
 
+@pytest.mark.slow
 def test_extract_gsl_tree_and_load_it(gsl_root, tmp_path):
     store = tmp_path / "gsl-store"
     result = CliRunner().invoke(main, ["data", "extract", "--dataset", "gsl", "--videos",
