@@ -9,15 +9,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-pose_format = pytest.importorskip("pose_format")
-from pose_format import Pose  # noqa: E402
-from pose_format.numpy import NumPyPoseBody  # noqa: E402
-from pose_format.pose_header import PoseHeader, PoseHeaderDimensions  # noqa: E402
+from pose_format import Pose
+from pose_format.numpy import NumPyPoseBody
+from pose_format.pose_header import PoseHeader, PoseHeaderDimensions
 
-from harness.cli import main  # noqa: E402
-from harness.data import pose_files  # noqa: E402
-from harness.data.landmark_files import read_landmark_file  # noqa: E402
-from harness.errors import BadLandmarks  # noqa: E402
+from harness.cli import main
+from harness.data import pose_files
+from harness.data.landmark_files import read_landmark_file
+from harness.errors import BadLandmarks
 
 HOLISTIC = ["POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
