@@ -68,7 +68,7 @@ def main() -> int:
         result = run_grid(config, on_event=lambda message: print(message, file=sys.stderr))
     except SweepInterrupted as stop:
         print(f"interrupted after {stop.result.counts}; rerun to finish", file=sys.stderr)
-        return 130
+        return stop.exit_code
     report("seeds", f"test accuracy, mean ± std over {args.seeds} seeds (epochs {epochs})",
            rows_of(result.summary), ("model", "dataset", "vocab"), uri,
            params={"models": ",".join(models), "datasets": ",".join(DATASETS),

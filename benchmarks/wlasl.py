@@ -194,7 +194,7 @@ def main() -> int:
     except SweepInterrupted as stop:
         print(f"interrupted after {stop.result.counts}; rerun the same command to finish",
               file=sys.stderr)
-        return 130
+        return stop.exit_code
     except SlrbenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

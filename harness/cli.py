@@ -338,7 +338,7 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
         console.print(sweep_view.summary_table(stop.result))
         click.secho("interrupted: finished runs are kept in MLflow; run the same command "
                     "again to do the rest", fg="yellow", err=True)
-        _exit_after_interrupt(130)
+        _exit_after_interrupt(stop.exit_code)
     console.print(sweep_view.summary_table(result))
     for line in sweep_view.failure_lines(result):
         click.secho(line, fg="red", err=True)

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import pytest
@@ -232,16 +233,18 @@ def test_a_killed_worker_is_retried_and_its_run_not_left_running(tmp_path):
     assert "worker process died" in runs.loc["FAILED", "tags.slrbench.error"]
 
 
-@pytest.mark.slow
-def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
-    uri = uri_in(tmp_path, "resume.db")
-    client(uri)  # create the store's schema before two processes open it at once
-    command = [sys.executable, "-m", "harness.cli", "sweep", "--models", "pooled_logreg",
-               "--dataset", "asl-signs", "--seeds", "3", "--max-parallel", "1",
-               "--tracking-uri", uri]
-    # Interrupt right after the first run is reported finished: the sweep's own output is
-    # the clock (polling MLflow raced the sweep on a loaded machine).
-    sweep = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
+def _three_run_sweep(uri: str) -> list[str]:
+    return [sys.executable, "-m", "harness.cli", "sweep", "--models", "pooled_logreg",
+            "--dataset", "asl-signs", "--seeds", "3", "--max-parallel", "1",
+            "--tracking-uri", uri]
+
+
+def _stop_after_first_run(command: list[str], cwd: Path,
+                          stop: Callable[[subprocess.Popen], None]) -> tuple[int, str]:
+    """Start the sweep in its own session, call ``stop`` on it right after its first run is
+    reported finished (the sweep's own output is the clock: polling MLflow raced the sweep
+    on a loaded machine), and return its exit code and output."""
+    sweep = subprocess.Popen(command, cwd=cwd, start_new_session=True,
                              preexec_fn=interruptible,
                              env={**os.environ, "PYTHONUNBUFFERED": "1"},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -259,14 +262,24 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     try:
         assert first_done.wait(timeout=240), "".join(lines)
         assert sweep.poll() is None, "the sweep ended before it could be interrupted"
-        os.killpg(sweep.pid, signal.SIGINT)   # Ctrl-C reaches the whole process group
+        stop(sweep)
         sweep.wait(timeout=120)
         reader.join(timeout=30)
     finally:
         if sweep.poll() is None:
             os.killpg(sweep.pid, signal.SIGKILL)
-    output = "".join(lines)
-    assert sweep.returncode == 130, output
+    return sweep.returncode, "".join(lines)
+
+
+@pytest.mark.slow
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    uri = uri_in(tmp_path, "resume.db")
+    client(uri)  # create the store's schema before two processes open it at once
+    command = _three_run_sweep(uri)
+    # Ctrl-C reaches the whole process group
+    code, output = _stop_after_first_run(command, tmp_path,
+                                         lambda sweep: os.killpg(sweep.pid, signal.SIGINT))
+    assert code == 130, output
     assert "run the same command again" in output
     before = load_runs(uri)
     assert 1 <= len(before) < 3
@@ -279,6 +292,31 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     after = load_runs(uri)
     assert sorted(after["tags.slrbench.seed"]) == ["0", "1", "2"]   # one run per seed
     assert set(before["run_id"]) <= set(after["run_id"])
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_sweep_alone_stops_its_workers_and_their_runs(tmp_path):
+    """``kill PID`` (or a scheduler ending the job) reaches the sweep's own process only, not
+    its workers: the sweep must stop them, or they train on with their runs RUNNING."""
+    uri = uri_in(tmp_path, "term.db")
+    client(uri)
+    workers: list[int] = []
+
+    def terminate(sweep: subprocess.Popen) -> None:
+        workers.extend(int(pid) for pid in subprocess.run(
+            ["pgrep", "-P", str(sweep.pid)], capture_output=True, text=True).stdout.split())
+        sweep.send_signal(signal.SIGTERM)          # the sweep's process, not its group
+
+    code, output = _stop_after_first_run(_three_run_sweep(uri), tmp_path, terminate)
+    assert code == 128 + signal.SIGTERM, output
+    assert "run the same command again" in output
+    assert workers, "no worker process was seen"
+    for pid in workers:                          # every worker is gone with the sweep
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
+            f"/proc/{pid}/status").read_text().lower(), output
+    runs = load_runs(uri, finished_only=False)
+    assert "RUNNING" not in set(runs["status"]), runs[["status"]]
+    assert 1 <= (runs["status"] == "FINISHED").sum() < 3
 
 
 def test_dry_run_shows_the_plan_and_runs_nothing(tmp_path):

@@ -32,6 +32,7 @@ from harness.run.runner import (RunConfig, check_device, check_seed, config_fing
 from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
 from harness.run.tracking import (TAG, client, ensure_experiment, experiment_name,
                                   is_tracking_failure, load_runs)
+from harness.util.signals import sigterm_interrupts
 from harness.util.stats import MeanStd
 
 # A grid point is done when MLflow has a FINISHED run with all of these: the same code
@@ -331,11 +332,13 @@ class SweepResult:
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep, after the runs in flight were stopped; carries what was done."""
+    """Ctrl-C or SIGTERM during a sweep, after the runs in flight were stopped; carries what
+    was done, and the exit code the signal calls for (130 or 143)."""
 
-    def __init__(self, result: SweepResult):
+    def __init__(self, result: SweepResult, exit_code: int = 130):
         super().__init__("sweep interrupted")
         self.result = result
+        self.exit_code = exit_code
 
 
 def make_backend(config: SweepConfig, pending: int):
@@ -408,7 +411,7 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
                  f"{', '.join(run.run_id for run in stale)}")
     sweep_id = uuid.uuid4().hex[:12]
     pending = collections.deque(i for i, p in enumerate(plan.points) if p.status == "pending")
-    interrupted = False
+    interrupted, exit_code = False, 130
     if pending:
         backend = make_backend(config, len(pending))
         if config.backend == "ray" and config.address and plan.tracking_uri.startswith(
@@ -444,7 +447,9 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
             point.metrics = outcome.metrics
             view.note(point, outcome)
 
-        with view:
+        # SIGTERM may reach the sweep alone (kill PID, a scheduler ending the job): it must
+        # stop the workers as Ctrl-C does, or they train on with their runs RUNNING.
+        with view, sigterm_interrupts():
             try:
                 backend.start()
                 while pending or in_flight:
@@ -458,8 +463,9 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
                     for job, outcome in backend.wait(0.5):
                         settle(job, outcome)
                     view.refresh()
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as stop:
                 interrupted = True
+                exit_code = getattr(stop, "exit_code", 130)
                 view.message("stopping: runs in flight are marked KILLED; rerun the same "
                              "command to resume")
                 for job, outcome in backend.stop():
@@ -470,7 +476,7 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
                 backend.close()
     result = collect(plan, sweep_id, time.monotonic() - started, interrupted)
     if interrupted:
-        raise SweepInterrupted(result)
+        raise SweepInterrupted(result, exit_code)
     return result
 
 
