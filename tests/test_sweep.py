@@ -186,8 +186,10 @@ def test_failing_cell_is_recorded_and_only_it_is_retried(tmp_path, ray_instance)
     assert set(runs.loc[runs["status"] == "FINISHED", "run_id"]) == finished  # not redone
 
 
-def pool_workers() -> list[int]:
-    """Process ids of this process's spawned pool workers (Linux /proc)."""
+def pool_workers(parent: int | None = None) -> list[int]:
+    """Process ids of the spawned pool workers of ``parent`` (default: this process), from
+    Linux /proc."""
+    parent = os.getpid() if parent is None else parent
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -195,9 +197,18 @@ def pool_workers() -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and b"spawn_main" in cmdline:
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
             pids.append(int(stat.parent.name))
     return pids
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie; a process that ends while we read /proc is not alive."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 @pytest.mark.slow
@@ -303,17 +314,14 @@ def test_sigterm_to_the_sweep_alone_stops_its_workers_and_their_runs(tmp_path):
     workers: list[int] = []
 
     def terminate(sweep: subprocess.Popen) -> None:
-        workers.extend(int(pid) for pid in subprocess.run(
-            ["pgrep", "-P", str(sweep.pid)], capture_output=True, text=True).stdout.split())
+        workers.extend(pool_workers(sweep.pid))
         sweep.send_signal(signal.SIGTERM)          # the sweep's process, not its group
 
     code, output = _stop_after_first_run(_three_run_sweep(uri), tmp_path, terminate)
     assert code == 128 + signal.SIGTERM, output
     assert "run the same command again" in output
     assert workers, "no worker process was seen"
-    for pid in workers:                          # every worker is gone with the sweep
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
-            f"/proc/{pid}/status").read_text().lower(), output
+    assert not [pid for pid in workers if alive(pid)], output   # gone with the sweep
     runs = load_runs(uri, finished_only=False)
     assert "RUNNING" not in set(runs["status"]), runs[["status"]]
     assert 1 <= (runs["status"] == "FINISHED").sum() < 3
