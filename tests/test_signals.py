@@ -1,0 +1,61 @@
+"""An interrupt that lands in a finaliser is raised again, not swallowed (a SIGTERM caught
+inside SQLAlchemy's weakref callback once let a run train on for its 500 epochs)."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from harness.util.signals import Terminated, sigterm_interrupts
+
+
+class SignalledWhileFinalised:
+    """Its finaliser receives ``signum``: the handler's exception is raised inside it."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+    def __del__(self):
+        os.kill(os.getpid(), self.signum)
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:      # the handler runs here, in the finaliser
+            pass
+
+
+def busy_for(seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass
+
+
+@pytest.mark.parametrize("signum, error", [(signal.SIGTERM, Terminated),
+                                           (signal.SIGINT, KeyboardInterrupt)])
+def test_an_interrupt_swallowed_by_a_finaliser_is_raised_again(signum, error):
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        started = time.monotonic()
+        with pytest.raises(error):
+            with sigterm_interrupts():
+                SignalledWhileFinalised(signum)     # collected at once
+                busy_for(10)
+        assert time.monotonic() - started < 5       # raised after the finaliser, not at 10 s
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def test_other_unraisable_errors_still_reach_the_previous_hook(monkeypatch):
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+
+    class Broken:
+        def __del__(self):
+            raise ValueError("broken finaliser")
+
+    with sigterm_interrupts():
+        Broken()
+    assert [type(u.exc_value) for u in seen] == [ValueError]
+    assert sys.unraisablehook == seen.append        # put back on leaving
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
