@@ -63,9 +63,11 @@ class Server:
         self.process = None
 
 
-@pytest.fixture
-def server(tmp_path):
-    running = Server(tmp_path, free_port()).start()
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module (each start costs seconds); each test logs to its own
+    experiment, so neither sees the other's runs."""
+    running = Server(tmp_path_factory.mktemp("server"), free_port()).start()
     yield running
     running.stop()
 
@@ -83,11 +85,13 @@ def sweep_args(uri: str, seeds: str, backend: str = "ray") -> list[str]:
             "--tracking-uri", uri]
 
 
-def runs_of(uri: str):
+def runs_of(uri: str, seeds: str):
+    """The runs of these seeds: the module's tests share one server, each its own seeds."""
     from mlflow import MlflowClient
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("asl-signs-2")
-    return [] if experiment is None else client.search_runs([experiment.experiment_id])
+    runs = [] if experiment is None else client.search_runs([experiment.experiment_id])
+    return [run for run in runs if run.data.params.get("seed") in seeds.split(",")]
 
 
 def test_a_ray_sweep_against_a_tracking_server(server, tmp_path, shared):
@@ -96,7 +100,7 @@ def test_a_ray_sweep_against_a_tracking_server(server, tmp_path, shared):
 
     from mlflow import MlflowClient
     client = MlflowClient(tracking_uri=server.uri)
-    runs = runs_of(server.uri)
+    runs = runs_of(server.uri, "0,1")
     assert sorted(r.data.params["seed"] for r in runs) == ["0", "1"]
     for run in runs:
         assert run.info.status == "FINISHED"
@@ -130,14 +134,14 @@ def test_a_ray_sweep_against_a_tracking_server(server, tmp_path, shared):
 def test_a_server_that_stops_mid_sweep_then_a_rerun_completes_it(server, tmp_path):
     # The local pool: what a lost server does to a sweep does not depend on the backend,
     # and the Ray sweep above already logs through the server.
-    seeds = "0,1,2"
+    seeds = "2,3"                           # the Ray sweep above has 0 and 1
     log = open(tmp_path / "sweep.log", "w")
     sweep = subprocess.Popen([str(BIN / "slrbench"), *sweep_args(server.uri, seeds, "local")],
                              stdout=log, stderr=subprocess.STDOUT, text=True,
                              env={**os.environ, "SLRBENCH_PROGRESS": "0"})
     try:
         deadline = time.monotonic() + 600
-        while not any(r.info.status == "FINISHED" for r in runs_of(server.uri)):
+        while not any(r.info.status == "FINISHED" for r in runs_of(server.uri, seeds)):
             assert sweep.poll() is None, (tmp_path / "sweep.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "no run finished"
             time.sleep(0.5)
@@ -150,7 +154,7 @@ def test_a_server_that_stops_mid_sweep_then_a_rerun_completes_it(server, tmp_pat
     output = (tmp_path / "sweep.log").read_text()
     assert code == 1, output
     lines = [line for line in output.splitlines() if line.startswith("failed:")]
-    assert 1 <= len(lines) <= 3, output
+    assert len(lines) == 1, output
     for line in lines:
         assert f"{MODEL} on asl-signs-2 seed" in line and server.uri in line, line
         assert "Traceback" not in output
@@ -158,5 +162,5 @@ def test_a_server_that_stops_mid_sweep_then_a_rerun_completes_it(server, tmp_pat
     server.start()  # the same backend store and artifact root
     rerun = slrbench(*sweep_args(server.uri, seeds, "local"))
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    finished = [r for r in runs_of(server.uri) if r.info.status == "FINISHED"]
-    assert sorted(r.data.params["seed"] for r in finished) == ["0", "1", "2"]
+    finished = [r for r in runs_of(server.uri, seeds) if r.info.status == "FINISHED"]
+    assert sorted(r.data.params["seed"] for r in finished) == ["2", "3"]
