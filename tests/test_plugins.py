@@ -22,6 +22,17 @@ def test_builtins_register_through_entry_points():
     assert {"asl-signs", "signo", "landmarks", "synthetic"} <= set(registry.datasets())
 
 
+def test_listing_every_model_imports_no_deep_learning_framework():
+    """`slrbench list`, `report` and `runs` register every plugin; a plugin's framework is
+    imported by its runs only (torch alone took 1.7 s of each command's start)."""
+    code = ("import sys; from harness import registry; names = registry.models(); "
+            "print(len(names), *[m in sys.modules for m in ('torch', 'tensorflow')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    count, torch, tensorflow = out.stdout.split()
+    assert int(count) >= 6 and (torch, tensorflow) == ("False", "False"), out.stdout
+
+
 def test_unknown_names_list_the_known_ones():
     with pytest.raises(UnknownPlugin, match="pooled_logreg"):
         registry.model("resnet")

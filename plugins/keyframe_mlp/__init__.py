@@ -43,10 +43,30 @@ frames (the scripts used their first 100 training files).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness.api import ModelSpec, hookimpl
 
 from plugins.keyframe_mlp.config import KeyframeMLPConfig
-from plugins.keyframe_mlp.model import KeyframeMLP
+
+
+# The model module imports torch: only a run of this model pays for it, not `slrbench list`.
+def _build(config, info):
+    from plugins.keyframe_mlp.model import KeyframeMLP
+    return KeyframeMLP.build(config, info)
+
+
+def _load(path: Path, config, info):
+    from plugins.keyframe_mlp.model import KeyframeMLP
+    return KeyframeMLP.load(path, config, info)
+
+
+def __getattr__(name: str):
+    if name == "KeyframeMLP":
+        from plugins.keyframe_mlp.model import KeyframeMLP
+        return KeyframeMLP
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 SPEC = ModelSpec(
     name="keyframe_mlp",
@@ -54,8 +74,8 @@ SPEC = ModelSpec(
             "angle features; honest frame selection, oracle protocol on request",
     inputs="landmarks",
     config=KeyframeMLPConfig,
-    build=KeyframeMLP.build,
-    load=KeyframeMLP.load,
+    build=_build,
+    load=_load,
 )
 
 
