@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness.util.signals import Terminated, sigterm_interrupts
+from harness.util.signals import Terminated, interrupt_exit_code, sigterm_interrupts
 
 
 class SignalledWhileFinalised:
@@ -70,3 +70,25 @@ def test_other_unraisable_errors_still_reach_the_previous_hook(monkeypatch,
     assert [type(u.exc_value) for u in seen] == [ValueError]
     assert sys.unraisablehook == seen.append        # put back on leaving
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_sigterm_raised_again_as_a_plain_interrupt_still_counts_as_sigterm(
+        command_line_handlers):
+    """Ray's waits catch the handler's Terminated and raise a plain KeyboardInterrupt."""
+    codes = []
+    with pytest.raises(Terminated):
+        with sigterm_interrupts():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                busy_for(5)
+            except KeyboardInterrupt:
+                try:
+                    raise KeyboardInterrupt from None          # what Ray does with it
+                except KeyboardInterrupt as plain:
+                    codes.append(interrupt_exit_code(plain))
+                    raise
+    with pytest.raises(KeyboardInterrupt) as ctrl_c:
+        with sigterm_interrupts():
+            raise KeyboardInterrupt
+    assert codes == [143] and interrupt_exit_code(ctrl_c.value) == 130
+    assert not isinstance(ctrl_c.value, Terminated)

@@ -327,6 +327,34 @@ def test_sigterm_to_the_sweep_alone_stops_its_workers_and_their_runs(tmp_path):
     assert 1 <= (runs["status"] == "FINISHED").sum() < 3
 
 
+
+@pytest.mark.slow
+def test_sigterm_to_a_ray_sweep_marks_its_run_killed(tmp_path):
+    """ray.init installs its own SIGTERM handler in the sweep's process; with it, SIGTERM
+    ended the sweep at once (exit 1, a native stack dump) and left the run RUNNING."""
+    from tests.faults import environment, runs_in, wait_for
+    db = tmp_path / "ray.db"
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "sweep", "--backend", "ray", "--models",
+         "spoter", "--dataset", "asl-signs", "--epochs", "500", "--set", "patience=500",
+         "--seeds", "1", "--max-parallel", "1", "--tracking-uri", f"sqlite:///{db}"],
+        cwd=tmp_path, start_new_session=True, env=environment(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: [r for r in runs_in(db) if r["status"] == "RUNNING"], 240,
+                 "the run to start")
+        time.sleep(1.0)
+        sweep.send_signal(signal.SIGTERM)              # the sweep's process, not its group
+        output, _ = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+            sweep.wait(timeout=60)
+    assert sweep.returncode == 128 + signal.SIGTERM, output
+    assert "SIGTERM received" not in output and "Traceback" not in output, output
+    assert "marked KILLED" in output, output
+    assert [run["status"] for run in runs_in(db)] == ["KILLED"]
+
 def test_dry_run_shows_the_plan_and_runs_nothing(tmp_path):
     uri = uri_in(tmp_path, "dry.db")
     result = CliRunner().invoke(main, ["sweep", "--models", "pooled_logreg", "--dataset",

@@ -253,7 +253,8 @@ class TrackedRun:
             self.client.set_tag(self.run_id, TAG + "error", message)
             self.client.set_terminated(self.run_id, status)
             if status == "KILLED":
-                error.args = (f"{error or 'interrupted'}: run {self.run_id} is marked KILLED",)
+                said = str(error) or "interrupted"
+                error.args = (f"{said}: run {self.run_id} is marked KILLED",)
         except Exception as problem:  # noqa: BLE001 - the original error matters more
             if isinstance(error, SlrbenchError):
                 raise TrackingError(

@@ -32,7 +32,7 @@ from harness.run.runner import (RunConfig, check_device, check_seed, config_fing
 from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
 from harness.run.tracking import (TAG, client, ensure_experiment, experiment_name,
                                   is_tracking_failure, load_runs)
-from harness.util.signals import sigterm_interrupts
+from harness.util.signals import interrupt_exit_code, sigterm_interrupts
 from harness.util.stats import MeanStd
 
 # A grid point is done when MLflow has a FINISHED run with all of these: the same code
@@ -465,7 +465,7 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
                     view.refresh()
             except KeyboardInterrupt as stop:
                 interrupted = True
-                exit_code = getattr(stop, "exit_code", 130)
+                exit_code = interrupt_exit_code(stop)
                 view.message("stopping: runs in flight are marked KILLED; rerun the same "
                              "command to resume")
                 for job, outcome in backend.stop():

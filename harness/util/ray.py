@@ -31,4 +31,6 @@ def connect_ray(address: str | None, num_cpus: int | None, verbose: bool) -> boo
         raise BadConfig(f"cannot start or reach Ray at {address or 'a local Ray instance'}: "
                         f"{str(error).splitlines()[0]}; check --address (e.g. "
                         "ray://HOST:10001 or auto) or use --backend local") from None
+    from harness.util.signals import reclaim_sigterm
+    reclaim_sigterm()
     return True

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 
@@ -14,6 +15,16 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the main thread was."""
 
     exit_code = 128 + signal.SIGTERM
+
+
+@dataclass
+class _Block:
+    handler: Callable
+    terminated: bool = False
+
+
+# Each open sigterm_interrupts block, innermost last.
+_OPEN: list[_Block] = []
 
 
 @contextlib.contextmanager
@@ -27,16 +38,42 @@ def sigterm_interrupts() -> Iterator[None]:
         return
 
     def stop(signum, frame):
+        block.terminated = True
         raise Terminated("stopped by SIGTERM")
 
+    block = _Block(stop)
     previous = signal.signal(signal.SIGTERM, stop)
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _interrupts_redelivered(previous_hook)
+    _OPEN.append(block)
     try:
         yield
+    except KeyboardInterrupt as interrupt:
+        if block.terminated and not isinstance(interrupt, Terminated):
+            # e.g. raised again plain by Ray
+            raise Terminated(*(interrupt.args or ("stopped by SIGTERM",))) from None
+        raise
     finally:
+        _OPEN.remove(block)
         signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = previous_hook
+
+
+def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
+    """143 for SIGTERM, 130 for Ctrl-C. Ray's waits catch the handler's :class:`Terminated`
+    and raise a plain KeyboardInterrupt in its place, so a SIGTERM the open block received
+    counts too."""
+    if isinstance(interrupt, Terminated) or any(block.terminated for block in _OPEN):
+        return Terminated.exit_code
+    return getattr(interrupt, "exit_code", 130)
+
+
+def reclaim_sigterm() -> None:
+    """Put the open block's SIGTERM handler back after a library replaced it: ``ray.init``
+    installs its own, with which SIGTERM ended a Ray sweep at once (exit 1, a native stack
+    dump) and left its runs RUNNING."""
+    if _OPEN and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _OPEN[-1].handler)
 
 
 def _interrupts_redelivered(previous: Callable) -> Callable:
