@@ -369,10 +369,10 @@ def _job(plan: Plan, point: GridPoint, index: int, sweep_id: str) -> Job:
 
 
 def job_run(uri: str, experiments: list[str], token: str,
-            orphan_reason: str | None = None) -> str | None:
+            orphan_reason: str | None = None, orphan_status: str = "FAILED") -> str | None:
     """The MLflow run one attempt created, if it got that far. With ``orphan_reason`` (its
-    worker died) a run left RUNNING forever is marked FAILED with that reason. A store that
-    cannot be reached gives None: the run's own error already says so."""
+    worker died) a run left RUNNING forever is marked ``orphan_status`` with that reason. A
+    store that cannot be reached gives None: the run's own error already says so."""
     try:
         mlflow_client, _ = client(uri)
         ids = [e.experiment_id for name in experiments
@@ -387,7 +387,7 @@ def job_run(uri: str, experiments: list[str], token: str,
         run_id = run.info.run_id
         if orphan_reason and run.info.status == "RUNNING":
             mlflow_client.set_tag(run_id, TAG + "error", orphan_reason[:5000])
-            mlflow_client.set_terminated(run_id, "FAILED")
+            mlflow_client.set_terminated(run_id, orphan_status)
     return run_id
 
 
@@ -421,6 +421,7 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
         view = SweepView(plan.points, backend.name,
                          live=progress_enabled() if progress is None else progress)
         in_flight: dict[str, Job] = {}
+        killed: list[str] = []
 
         def settle(job: Job, outcome: Outcome) -> None:
             in_flight.pop(job.token, None)
@@ -436,6 +437,8 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
             if outcome.status == "killed" and outcome.run_id is None:
                 point.status = "pending"  # stopped before it reached MLflow: still to do
                 return
+            if outcome.status == "killed":
+                killed.append(job.token)
             if outcome.status == "crashed":
                 if point.attempts < MAX_ATTEMPTS and not interrupted:
                     point.status = "pending"
@@ -474,6 +477,11 @@ def run_grid(config: SweepConfig, progress: bool | None = None,
                     plan.points[job.index].status = "pending"
             finally:
                 backend.close()
+                # A stopped task can be reported cancelled before its worker has marked the
+                # run KILLED, and closing a Ray instance the sweep started kills that worker.
+                for token in killed:
+                    job_run(plan.tracking_uri, plan.experiments, token,
+                            "stopped: the sweep was interrupted", "KILLED")
     result = collect(plan, sweep_id, time.monotonic() - started, interrupted)
     if interrupted:
         raise SweepInterrupted(result, exit_code)
