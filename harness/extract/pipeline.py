@@ -228,8 +228,9 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
         except KeyboardInterrupt as stop:
             _write_errors(errors_file(out), errors)
             done = len(list(parts.glob("*.npy")))
-            stop.args = (f"{str(stop) or 'interrupted'}: {done} finished clips are kept in {parts}; "
-                         "run the same command again to resume",)
+            said = str(stop) or "interrupted"
+            stop.args = (f"{said}: {done} finished clips are kept in {parts}; run the same "
+                         "command again to resume",)
             raise
     summary.failed = len(errors)
     summary.errors = errors
