@@ -22,9 +22,7 @@ class SignalledWhileFinalised:
         if not callable(signal.getsignal(self.signum)):
             return                              # never the test process's own default
         os.kill(os.getpid(), self.signum)
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:      # the handler runs here, in the finaliser
-            pass
+        busy_for(0.5)                           # the handler runs here, in the finaliser
 
 
 @pytest.fixture
