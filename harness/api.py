@@ -14,8 +14,9 @@ from harness.hookspecs import hookimpl
 from harness.data.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
 from harness.data.batching import length_batches
 from harness.data.augment import (affine, affine_matrix, apply_affine, clip_centre, compose,
-                                  flip, mix_clips, mix_labels, resample, resample_to,
-                                  sometimes, spatial_mask, temporal_mask)
+                                  finger_bend, flip, hand_affine, mix_clips, mix_labels,
+                                  resample, resample_to, sometimes, spatial_mask,
+                                  temporal_mask)
 from harness.specs import (CountsParameters, DatasetRequest, DatasetSpec, DeclaresInputs,
                            Explains, Exports, ExtractionPlan, ExtractionRequest, ModelSpec,
                            OracleSelects, ProgressBar, RunContext, SignModel)
@@ -50,8 +51,9 @@ __all__ = [
     "group_disjoint_split", "stratified_split", "read_landmark_file", "read_index",
     "cache_key", "cached_store", "files_fingerprint", "pack",
     # landmark augmentation (harness.data.augment)
-    "affine", "affine_matrix", "apply_affine", "clip_centre", "compose", "flip", "mix_clips",
-    "mix_labels", "resample", "resample_to", "sometimes", "spatial_mask", "temporal_mask",
+    "affine", "affine_matrix", "apply_affine", "clip_centre", "compose", "finger_bend", "flip",
+    "hand_affine", "mix_clips", "mix_labels", "resample", "resample_to", "sometimes",
+    "spatial_mask", "temporal_mask",
     # batching by length (harness.data.batching)
     "length_batches",
 ]

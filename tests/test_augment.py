@@ -18,6 +18,8 @@ RANDOM_STEPS = {
     "resample": augment.resample,
     "temporal_mask": augment.temporal_mask,
     "spatial_mask": augment.spatial_mask,
+    "hand_affine": augment.hand_affine,
+    "finger_bend": augment.finger_bend,
 }
 
 
@@ -41,7 +43,7 @@ def _pairwise(points: np.ndarray) -> np.ndarray:
 
 def test_the_library_is_what_harness_api_exports():
     for name in ("flip", "affine", "resample", "temporal_mask", "spatial_mask", "mix_clips",
-                 "mix_labels", "compose", "sometimes"):
+                 "mix_labels", "compose", "sometimes", "hand_affine", "finger_bend"):
         assert getattr(api, name) is getattr(augment, name) and name in api.__all__
 
 
@@ -72,6 +74,49 @@ def test_affine_is_one_linear_map_and_moves_only_what_is_there(clip):
     np.testing.assert_allclose(_pairwise(turned[:, RIGHT_HAND]), _pairwise(clip[:, RIGHT_HAND]),
                                atol=1e-5)
     np.testing.assert_array_equal(augment.apply_affine(clip, np.eye(2)), clip)
+
+
+def test_hand_affine_moves_each_hand_rigidly_about_its_wrist_and_nothing_else(clip):
+    out = augment.hand_affine(clip, np.random.default_rng(1), scale=(1.0, 1.0), degrees=25,
+                              shift=0.0)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(clip))
+    np.testing.assert_array_equal(out[:, POSE], clip[:, POSE])
+    np.testing.assert_array_equal(out[..., 2], clip[..., 2])
+    for hand in (LEFT_HAND, RIGHT_HAND):
+        np.testing.assert_allclose(out[:, hand][:, 0], clip[:, hand][:, 0], atol=1e-6)
+        np.testing.assert_allclose(_pairwise(out[:, hand]), _pairwise(clip[:, hand]), atol=1e-5)
+    right = np.isfinite(clip[:, RIGHT_HAND, 0]).all(1)
+    assert not np.allclose(out[right][:, RIGHT_HAND], clip[right][:, RIGHT_HAND], atol=1e-4)
+    # Zoom and shift: one scale for every frame of a hand, the wrist moved by one offset.
+    out = augment.hand_affine(clip, np.random.default_rng(2), scale=(1.3, 1.3), degrees=0,
+                              shift=0.05)
+    seen = right.nonzero()[0]
+    ratio = _pairwise(out[seen][:, RIGHT_HAND])[:, 0, 1:] / _pairwise(clip[seen][:, RIGHT_HAND])[:, 0, 1:]
+    np.testing.assert_allclose(ratio, 1.3, rtol=1e-4)
+    moved = out[seen, RIGHT_HAND.start] - clip[seen, RIGHT_HAND.start]
+    np.testing.assert_allclose(moved[:, :2], moved[:1, :2].repeat(len(seen), 0), atol=1e-6)
+    assert np.abs(moved[0, :2]).max() > 0
+    subset = clip[:, np.r_[0:17, LEFT_HAND.start:RIGHT_HAND.stop]]
+    moved = augment.hand_affine(subset, np.random.default_rng(1), hands=(slice(17, 38),
+                                                                        slice(38, 59)))
+    np.testing.assert_array_equal(moved[:, :17], subset[:, :17])
+    with pytest.raises(ValueError, match="21 points"):
+        augment.hand_affine(subset, np.random.default_rng(1))
+
+
+def test_finger_bend_turns_fingers_about_their_base_joint(clip):
+    out = augment.finger_bend(clip, np.random.default_rng(3), degrees=20)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(clip))
+    np.testing.assert_array_equal(out[:, POSE], clip[:, POSE])
+    right = np.isfinite(clip[:, RIGHT_HAND, 0]).all(1)
+    hand_in, hand_out = clip[right][:, RIGHT_HAND], out[right][:, RIGHT_HAND]
+    bases = [f[0] for f in augment.FINGERS]
+    np.testing.assert_array_equal(hand_out[:, [0] + bases], hand_in[:, [0] + bases])
+    for finger in augment.FINGERS:                        # each finger keeps its own shape
+        joints = list(finger)
+        np.testing.assert_allclose(_pairwise(hand_out[:, joints]), _pairwise(hand_in[:, joints]),
+                                   atol=1e-5)
+    assert not np.allclose(hand_out, hand_in, atol=1e-4)
 
 
 def test_resample_keeps_missing_parts_missing_and_identity_at_the_same_length(clip):

@@ -19,7 +19,7 @@ from harness.run.tracking import load_model, load_runs
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (SUBSET, feature_size, flip_points,
                                                numpy_features, select, subsample,
-                                               subsample_index)
+                                               subsample_index, trim_in_place, trim_to_hands)
 from plugins.conv_transformer.model import ConvTransformerModel
 from plugins.conv_transformer.network import ConvTransformerNet, MaskedBatchNorm
 from plugins.conv_transformer.training import Precision, pad
@@ -66,6 +66,52 @@ def test_features_ignore_where_the_signer_stands_and_how_large(asl):
     moved[..., :2] = clip[..., :2] * 0.6 + np.array([0.15, -0.1], np.float32)
     np.testing.assert_allclose(numpy_features(select(moved)), numpy_features(select(clip)),
                                atol=1e-4)
+
+
+def test_shoulder_anchor_is_body_fixed_and_falls_back_without_a_pose(asl, signo):
+    clip = asl.clip(3)
+    moved = clip.copy()
+    moved[..., :2] = clip[..., :2] * 0.6 + np.array([0.15, -0.1], np.float32)
+    anchored = numpy_features(select(clip), anchor="shoulders")
+    np.testing.assert_allclose(numpy_features(select(moved), anchor="shoulders"), anchored,
+                               atol=1e-4)
+    # the shoulders' midpoint is the origin and their width the unit, whatever the hands do
+    position = anchored[:, :len(SUBSET) * 2].reshape(len(clip), len(SUBSET), 2)
+    np.testing.assert_allclose(position[:, [11, 12]].mean(axis=(0, 1)), 0, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(position[:, 11] - position[:, 12], axis=1).mean(),
+                               1.0, atol=1e-4)
+    assert not np.allclose(anchored, numpy_features(select(clip)), atol=1e-3)
+    hands_only = select(signo.clip(0))
+    np.testing.assert_array_equal(numpy_features(hands_only, anchor="shoulders"),
+                                  numpy_features(hands_only))
+    with pytest.raises(ValueError, match="anchor"):
+        numpy_features(hands_only, anchor="hips")
+
+
+def _with_rest(clip: np.ndarray, before: int, after: int) -> np.ndarray:
+    """The clip with hand-less frames (the first and last frame's pose) around it."""
+    rest = [np.repeat(clip[:1], before, 0), clip, np.repeat(clip[-1:], after, 0)]
+    rest[0][:, LEFT_HAND] = rest[0][:, RIGHT_HAND] = np.nan
+    rest[2][:, LEFT_HAND] = rest[2][:, RIGHT_HAND] = np.nan
+    return np.concatenate(rest)
+
+
+def test_trimming_drops_the_rest_around_the_hands_alike_in_numpy_and_the_graph(asl):
+    clip = asl.clip(2)
+    shown = np.isfinite(clip[:, LEFT_HAND]).all(-1).any(-1) | np.isfinite(
+        clip[:, RIGHT_HAND]).all(-1).any(-1)
+    first, last = np.flatnonzero(shown)[[0, -1]]
+    np.testing.assert_array_equal(trim_to_hands(select(_with_rest(clip, 5, 9))),
+                                  select(clip)[first:last + 1])
+    for points in (select(_with_rest(clip, 5, 9)), select(clip)[:1]):
+        moved, valid = trim_in_place(torch.from_numpy(points))
+        kept = trim_to_hands(points)
+        assert moved.shape == points.shape and int(valid.sum()) == len(kept)
+        np.testing.assert_array_equal(moved[valid].numpy(), kept)
+        assert torch.isnan(moved[~valid]).all()
+    no_hands = select(clip).copy()
+    no_hands[:, 17:] = np.nan
+    np.testing.assert_array_equal(trim_to_hands(no_hands), no_hands)   # nothing to trim to
 
 
 def test_subset_flip_is_the_library_flip_and_subsampling_agrees_in_torch(asl):
@@ -136,12 +182,14 @@ def test_save_and_load_give_identical_predictions(asl, tmp_path):
     assert again.vocab == asl.vocab and model.num_parameters() > 1000
 
 
-def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path):
+@pytest.mark.parametrize("options", [{}, {"anchor": "shoulders", "trim": True}])
+def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path, options):
     from plugins.conv_transformer.export import onnx_predict_proba, sidecar_path
-    model = _fit(asl, epochs=1)
+    model = _fit(asl, epochs=1, **options)
     out = model.export(tmp_path / "small.onnx", "onnx")
     assert json.loads(sidecar_path(out).read_text())["vocab"] == list(asl.vocab)
     raw = [asl.clip(i) for i in range(0, len(asl), 16)] + [asl.clip(0)[:1]]
+    raw.append(_with_rest(asl.clip(2), before=5, after=9))
     expected = model.predict_rows([model.rows(select(c)) for c in raw])
     got = onnx_predict_proba(out, raw)
     np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))

@@ -3,7 +3,8 @@
 A clip is float32 ``[T, N, 3]`` (x, y in the clip's own units, z). :func:`flip` needs the
 Holistic layout (``N = 543``) because it swaps the hands and the pose's sides; every other
 function only moves, drops or re-times points, so it works on any landmark subset too (a
-plugin may pick its joints first and augment those).
+plugin may pick its joints first and augment those; the hand steps then take the hands'
+slices in it).
 
 NaN marks a part that was not detected. No function turns a NaN into a value, so no
 augmented clip shows a hand that was never seen; masking turns values into NaN, which is
@@ -13,7 +14,8 @@ Each random function takes a ``numpy.random.Generator`` and draws its parameters
 the same seed gives the same clip. :func:`compose` and :func:`sometimes` chain them::
 
     augment = compose(sometimes(0.5, flip), sometimes(0.8, affine),
-                      sometimes(0.5, resample), sometimes(0.3, temporal_mask))
+                      sometimes(0.5, hand_affine), sometimes(0.5, resample),
+                      sometimes(0.3, temporal_mask))
     clip = augment(clip, rng)
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from harness.data.clips import N_LANDMARKS
+from harness.data.clips import LEFT_HAND, N_LANDMARKS, RIGHT_HAND
 from harness.data.normalise import mirror_landmarks
 
 Step = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -107,6 +109,59 @@ def affine(clip: np.ndarray, rng: np.random.Generator, scale=(0.8, 1.2), shear: 
     matrix = affine_matrix(rng.uniform(low, high), rng.uniform(-shear, shear),
                            rng.uniform(-shear, shear), rng.uniform(-degrees, degrees))
     return apply_affine(clip, matrix, origin, rng.uniform(-shift, shift, size=2))
+
+
+# --- hands --------------------------------------------------------------------------
+# MediaPipe's 21 hand points: 0 is the wrist, then four per finger from its base joint out
+# (thumb 1-4, index 5-8, middle 9-12, ring 13-16, little 17-20).
+FINGERS = tuple(range(1 + 4 * f, 5 + 4 * f) for f in range(5))
+
+
+def _hand_slices(clip: np.ndarray, hands) -> tuple[slice, ...]:
+    hands = (LEFT_HAND, RIGHT_HAND) if hands is None else tuple(hands)
+    for hand in hands:
+        if hand.stop > clip.shape[1] or hand.stop - hand.start != 21:
+            raise ValueError(f"a hand is 21 points inside the clip's {clip.shape[1]}, "
+                             f"not {hand}")
+    return hands
+
+
+def hand_affine(clip: np.ndarray, rng: np.random.Generator, scale=(0.8, 1.2),
+                degrees: float = 15.0, shift: float = 0.05, hands=None) -> np.ndarray:
+    """Each hand changed on its own, as another signer's hand would differ: its 21 points
+    zoomed (uniform in ``scale``) and turned (uniform in +-``degrees``) about its wrist in
+    every frame, and the whole hand moved by a shift uniform in +-``shift`` of the clip's
+    larger x/y extent. One draw per hand for the whole clip. ``hands``: the hands' slices
+    (default: Holistic's); missing points stay missing."""
+    clip = _check(clip)
+    out = np.array(clip, dtype=np.float32, copy=True)
+    xy = clip[..., :2].reshape(-1, 2)
+    seen = np.isfinite(xy).all(axis=1)
+    extent = float(max(np.ptp(xy[seen], axis=0).max(), 1e-6)) if seen.any() else 1.0
+    for hand in _hand_slices(clip, hands):
+        matrix = affine_matrix(rng.uniform(*scale), degrees=rng.uniform(-degrees, degrees))
+        offset = rng.uniform(-shift, shift, size=2) * extent
+        points = clip[:, hand, :2].astype(np.float64)
+        wrist = points[:, :1]
+        out[:, hand, :2] = (points - wrist) @ matrix.T + wrist + offset
+    return out
+
+
+def finger_bend(clip: np.ndarray, rng: np.random.Generator, degrees: float = 10.0,
+                hands=None) -> np.ndarray:
+    """Each finger of each hand turned about its base joint by its own angle, uniform in
+    +-``degrees`` and the same in every frame: the small differences in how two people
+    form one handshape. x, y only; missing points stay missing."""
+    clip = _check(clip)
+    out = np.array(clip, dtype=np.float32, copy=True)
+    for hand in _hand_slices(clip, hands):
+        for finger in FINGERS:
+            joints = [hand.start + j for j in finger]
+            base = clip[:, joints[:1], :2].astype(np.float64)
+            matrix = affine_matrix(degrees=rng.uniform(-degrees, degrees))
+            tips = clip[:, joints[1:], :2].astype(np.float64)
+            out[:, joints[1:], :2] = (tips - base) @ matrix.T + base
+    return out
 
 
 # --- time -----------------------------------------------------------------------------

@@ -12,8 +12,10 @@ class ConvTransformerConfig:
     # --- inputs: upper-body pose (face points included) and both hands, per clip
     # centred and scaled; then first and second temporal differences.
     coords: Literal["xy", "xyz"] = "xy"
+    anchor: Literal["clip", "shoulders"] = "clip"   # shoulders: body-fixed where a pose is
     hand_shape: bool = True             # + each hand relative to its wrist, in hand sizes
     max_frames: int = 256               # longer clips are subsampled evenly to this many
+    trim: bool = False                  # drop the frames before and after any hand is seen
 
     # --- network: `stages` x (`conv_blocks` depthwise-separable conv blocks with efficient
     # channel attention, then one transformer block), mean-pooled over the frames.
@@ -53,6 +55,13 @@ class ConvTransformerConfig:
     temporal_mask_prob: float = 0.5
     temporal_mask_max: float = 0.2      # fraction of the clip
     spatial_mask_prob: float = 0.3
+    hand_affine_prob: float = 0.0       # each hand zoomed/turned about its wrist, moved
+    hand_scale_min: float = 0.8
+    hand_scale_max: float = 1.2
+    hand_rotate_deg: float = 15.0
+    hand_shift: float = 0.05            # fraction of the clip's extent
+    finger_bend_prob: float = 0.0       # each finger turned about its base joint
+    finger_bend_deg: float = 10.0
     mix_prob: float = 0.0               # temporal CutMix with another training clip
 
     # torch threads while fitting and predicting (restored afterwards; 0 keeps torch's):
@@ -75,14 +84,17 @@ class ConvTransformerConfig:
             if not 0.0 <= getattr(self, name) < 1.0:
                 bad(f"{name}={getattr(self, name)}; use a value in [0, 1)")
         for name in ("late_dropout_start", "flip_prob", "affine_prob", "resample_prob",
-                     "temporal_mask_prob", "spatial_mask_prob", "mix_prob"):
+                     "temporal_mask_prob", "spatial_mask_prob", "hand_affine_prob",
+                     "finger_bend_prob", "mix_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 bad(f"{name}={getattr(self, name)}; use a value in [0, 1]")
         if not 0.0 < self.resample_min <= self.resample_max:
             bad(f"resample_min={self.resample_min}, resample_max={self.resample_max}; need "
                 "0 < min <= max")
-        if not 0.0 < self.scale_min <= self.scale_max:
-            bad(f"scale_min={self.scale_min}, scale_max={self.scale_max}; need 0 < min <= max")
+        for low, high in (("scale_min", "scale_max"), ("hand_scale_min", "hand_scale_max")):
+            if not 0.0 < getattr(self, low) <= getattr(self, high):
+                bad(f"{low}={getattr(self, low)}, {high}={getattr(self, high)}; need "
+                    "0 < min <= max")
         if self.learning_rate <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0 \
                 or self.patience < 1 or self.threads < 0:
             bad("learning_rate > 0, weight_decay >= 0, warmup_epochs >= 0, patience >= 1 "

@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from harness.api import N_LANDMARKS, SlrbenchError
-from plugins.conv_transformer.features import SUBSET, clip_features, subsample
+from plugins.conv_transformer.features import (SUBSET, clip_features, subsample,
+                                               trim_in_place)
 
 INPUT, OUTPUT = "landmarks", "probabilities"
 OPSET = 18
@@ -35,17 +36,21 @@ OPSET = 18
 class RawLandmarksModel(nn.Module):
     """Raw ``[T, 543, 3]`` landmarks -> ``[1, classes]`` probabilities, preprocessing included."""
 
-    def __init__(self, net: nn.Module, coords: str, hand_shape: bool, max_frames: int):
+    def __init__(self, net: nn.Module, coords: str, hand_shape: bool, max_frames: int,
+                 anchor: str = "clip", trim: bool = False):
         super().__init__()
         self.net = net
         self.coords, self.hand_shape, self.max_frames = coords, hand_shape, max_frames
+        self.anchor, self.trim = anchor, trim
         self.register_buffer("subset", torch.as_tensor(SUBSET, dtype=torch.int64))
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         points = subsample(landmarks.index_select(1, self.subset), self.max_frames)
-        rows = clip_features(points, self.coords, self.hand_shape).unsqueeze(0)
-        valid = torch.ones(rows.shape[:2], dtype=torch.bool, device=rows.device)
-        return torch.softmax(self.net(rows, valid).float(), dim=-1)
+        valid = torch.ones(points.shape[:1], dtype=torch.bool, device=points.device)
+        if self.trim:
+            points, valid = trim_in_place(points)
+        rows = clip_features(points, self.coords, self.hand_shape, self.anchor).unsqueeze(0)
+        return torch.softmax(self.net(rows, valid.unsqueeze(0)).float(), dim=-1)
 
 
 @contextlib.contextmanager
@@ -75,7 +80,8 @@ def export_onnx(model, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     device = next(model.net.parameters()).device
-    wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames)
+    wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames,
+                                cfg.anchor, cfg.trim)
     wrapped = wrapped.to("cpu").eval()          # moves model.net too: moved back below
     example = torch.from_numpy(np.random.default_rng(0).uniform(
         0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
@@ -98,14 +104,16 @@ def export_onnx(model, path: Path) -> Path:
 
 def _write_sidecar(model, path: Path) -> None:
     cfg = model.config
+    anchoring = "shoulder-anchored" if cfg.anchor == "shoulders" else "per-clip"
+    trimming = ", hand-less frames at either end dropped" if cfg.trim else ""
     sidecar = {
         "input": {"name": INPUT, "shape": ["frames", N_LANDMARKS, 3], "dtype": "float32",
                   "layout": "MediaPipe Holistic: pose 0-32, face 33-500, left hand 501-521, "
                             "right hand 522-542; x, y in image units, z as MediaPipe gives it",
                   "missing": "NaN for every coordinate of a part not detected in a frame",
-                  "preprocessing": "inside the graph (landmark subset, per-clip "
-                                   f"normalisation, temporal differences, at most "
-                                   f"{cfg.max_frames} frames)"},
+                  "preprocessing": f"inside the graph (landmark subset, {anchoring} "
+                                   "normalisation, temporal differences, at most "
+                                   f"{cfg.max_frames} frames{trimming})"},
         "output": {"name": OUTPUT, "shape": [1, model.num_classes],
                    "meaning": "class probabilities, in the order of vocab"},
         "vocab": list(model.vocab),

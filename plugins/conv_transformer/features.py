@@ -8,7 +8,10 @@ data (WLASL hands, signo) simply has the pose missing, and needs no option.
 Per clip (NaN-aware, so a missing part never shifts the statistics):
 - position: x, y (, z) minus the mean of every present point of the clip, divided by their
   spread (one scalar per clip), which removes where the signer stands and how large they
-  appear while keeping the hands' motion relative to the body;
+  appear while keeping the hands' motion relative to the body; with ``anchor="shoulders"``
+  minus the shoulders' mean midpoint, divided by their mean width instead, wherever both
+  shoulders are seen (a clip without them keeps the clip's own statistics), so that how
+  far the hands travel does not change the scale;
 - hand shape (``hand_shape``): each hand's points minus its wrist, divided by the hand's
   size in that frame, so a handshape reads the same wherever the hand is;
 - motion: the first and second temporal differences of the positions;
@@ -31,6 +34,8 @@ POINTS = len(SUBSET)
 HANDS = (slice(POSE_POINTS, POSE_POINTS + HAND_POINTS),
          slice(POSE_POINTS + HAND_POINTS, POINTS))
 FLAGS = 3
+SHOULDERS = (11, 12)                    # Holistic pose indices, the same in the subset
+ANCHORS = ("clip", "shoulders")
 
 
 def feature_size(coords: str, hand_shape: bool) -> int:
@@ -66,6 +71,38 @@ def subsample(points: torch.Tensor, max_frames: int) -> torch.Tensor:
     return points.index_select(0, index)
 
 
+def hand_span(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """First and last frame that show any hand point (the whole clip if none does), as
+    0-d tensors: tensor arithmetic, so the exported graph computes it for any length."""
+    frames = points.shape[0]
+    hands = torch.cat([points[:, HANDS[0]], points[:, HANDS[1]]], dim=1)
+    shown = torch.isfinite(hands).all(dim=-1).any(dim=1)                  # [T]
+    index = torch.arange(frames, device=points.device)
+    first = torch.where(shown, index, torch.full_like(index, frames)).min()
+    last = torch.where(shown, index, torch.full_like(index, -1)).max()
+    return (torch.where(shown.any(), first, torch.zeros_like(first)),
+            torch.where(shown.any(), last, torch.full_like(last, frames - 1)))
+
+
+def trim_to_hands(points: np.ndarray) -> np.ndarray:
+    """The frames from the first to the last that show a hand: the rest before and after
+    the sign, which one signer holds longer than another, is dropped."""
+    first, last = hand_span(torch.from_numpy(np.ascontiguousarray(points, np.float32)))
+    return points[int(first):int(last) + 1]
+
+
+def trim_in_place(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`trim_to_hands` at a fixed length, for the exported graph: the kept frames
+    moved to the front, the rest turned into missing frames, and ``valid`` marking the
+    kept ones; the network treats those trailing frames as padding."""
+    first, last = hand_span(points)
+    index = torch.arange(points.shape[0], device=points.device)
+    keep = index <= last - first
+    moved = points.index_select(0, torch.minimum(index + first, last))
+    blank = torch.full_like(moved, float("nan"))
+    return torch.where(keep[:, None, None], moved, blank), keep
+
+
 def _masked_mean(values: torch.Tensor, present: torch.Tensor, dims) -> torch.Tensor:
     count = present.sum(dim=dims, keepdim=True).clamp(min=1)
     return torch.where(present, values, torch.zeros_like(values)).sum(dim=dims,
@@ -80,17 +117,36 @@ def _difference(x: torch.Tensor, lag: int) -> torch.Tensor:
     return after[lag:] - x
 
 
-def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = True
-                  ) -> torch.Tensor:
+def _shoulder_frame(p: torch.Tensor, present: torch.Tensor, mean: torch.Tensor,
+                    spread: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The shoulders' mean midpoint and mean width over the frames that show both; the
+    clip's ``mean`` and ``spread`` where no frame does."""
+    left, right = SHOULDERS
+    both = present[:, left] & present[:, right]                            # [T, 1]
+    count = both.sum().clamp(min=1)
+    zero = torch.zeros_like(p[:, left])
+    centre = torch.where(both, (p[:, left] + p[:, right]) / 2, zero).sum(0) / count
+    width = (p[:, left, :2] - p[:, right, :2]).square().sum(-1, keepdim=True).sqrt()
+    width = torch.where(both, width, torch.zeros_like(width)).sum() / count
+    use = width > 1e-6
+    return (torch.where(use, centre.reshape(mean.shape), mean),
+            torch.where(use, width.reshape(spread.shape), spread))
+
+
+def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = True,
+                  anchor: str = "clip") -> torch.Tensor:
     """``[T, 59, 3]`` points (NaN = missing) -> ``[T, feature_size]`` float32 features."""
+    if anchor not in ANCHORS:
+        raise ValueError(f"anchor must be one of {ANCHORS}, not {anchor!r}")
     dims = len(coords)
     p = points[..., :dims].float()
     present = torch.isfinite(p).all(dim=-1, keepdim=True)                 # [T, K, 1]
     mean = _masked_mean(p, present, (0, 1))
-    centred = p - mean
-    spread = _masked_mean(centred * centred, present.expand_as(p), (0, 1, 2)).sqrt()
+    spread = _masked_mean((p - mean).square(), present.expand_as(p), (0, 1, 2)).sqrt()
     spread = torch.where(spread > 1e-6, spread, torch.ones_like(spread))
-    position = centred / spread                                            # [T, K, D]
+    if anchor == "shoulders":
+        mean, spread = _shoulder_frame(p, present, mean, spread)
+    position = (p - mean) / spread                                         # [T, K, D]
     frames = position.shape[0]
     flat = position.reshape(frames, POINTS * dims)
     blocks = [flat, _difference(flat, 1), _difference(flat, 2)]
@@ -111,8 +167,8 @@ def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = T
     return torch.where(torch.isfinite(out), out, torch.zeros_like(out))
 
 
-def numpy_features(points: np.ndarray, coords: str = "xy", hand_shape: bool = True
-                   ) -> np.ndarray:
+def numpy_features(points: np.ndarray, coords: str = "xy", hand_shape: bool = True,
+                   anchor: str = "clip") -> np.ndarray:
     with torch.no_grad():
         return clip_features(torch.from_numpy(np.ascontiguousarray(points, np.float32)),
-                             coords, hand_shape).numpy()
+                             coords, hand_shape, anchor).numpy()

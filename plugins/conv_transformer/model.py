@@ -14,7 +14,7 @@ from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, SlrbenchEr
                          torch_compute, write_model_meta)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (feature_size, numpy_features, select,
-                                               subsample_index)
+                                               subsample_index, trim_to_hands)
 from plugins.conv_transformer.network import ConvTransformerNet
 from plugins.conv_transformer.training import pad, train
 
@@ -57,7 +57,10 @@ class ConvTransformerModel:
     def rows(self, points: np.ndarray) -> np.ndarray:
         """``[T, 59, 3]`` points -> ``[min(T, max_frames), F]`` network input."""
         points = points[subsample_index(len(points), self.config.max_frames)]
-        return numpy_features(points, self.config.coords, self.config.hand_shape)
+        if self.config.trim:
+            points = trim_to_hands(points)
+        return numpy_features(points, self.config.coords, self.config.hand_shape,
+                              self.config.anchor)
 
     def features(self, clips: ClipSet | Unlabelled) -> list[np.ndarray]:
         return [self.rows(self.points(clips, i)) for i in range(len(clips))]

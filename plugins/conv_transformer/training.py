@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from harness.api import (EarlyStopping, RunContext, StoppingRule, affine, compose,
-                         length_batches, mix_clips, mix_labels, resample, sometimes,
-                         spatial_mask, state_snapshot, temporal_mask)
+                         finger_bend, hand_affine, length_batches, mix_clips, mix_labels,
+                         resample, sometimes, spatial_mask, state_snapshot, temporal_mask)
 from plugins.conv_transformer.config import ConvTransformerConfig
-from plugins.conv_transformer.features import flip_points
+from plugins.conv_transformer.features import HANDS, flip_points
 
 
 def pad(rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -33,6 +33,11 @@ def augmenter(cfg: ConvTransformerConfig):
     """The configured chain of harness augmentations on ``[T, 59, 3]`` points."""
     return compose(
         sometimes(cfg.flip_prob, lambda points, rng: flip_points(points)),
+        sometimes(cfg.hand_affine_prob, partial(
+            hand_affine, scale=(cfg.hand_scale_min, cfg.hand_scale_max),
+            degrees=cfg.hand_rotate_deg, shift=cfg.hand_shift, hands=HANDS)),
+        sometimes(cfg.finger_bend_prob, partial(finger_bend, degrees=cfg.finger_bend_deg,
+                                                hands=HANDS)),
         sometimes(cfg.affine_prob, partial(affine, scale=(cfg.scale_min, cfg.scale_max),
                                            shear=cfg.shear, degrees=cfg.rotate_deg,
                                            shift=cfg.shift)),
