@@ -236,8 +236,9 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
 @main.command("export")
 @click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
 @click.option("--format", "fmt", default="tflite", show_default=True,
-              help="Export format: tflite (lstm) or onnx (conv_transformer: raw [T, 543, 3] "
-                   "landmarks in, preprocessing inside the graph).")
+              help="Export format: tflite (lstm; conv_transformer) or onnx "
+                   "(conv_transformer). conv_transformer's graphs take raw Holistic "
+                   "landmarks, preprocessing inside; the JSON sidecar says how.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output file or folder (default MODEL-RUNID.tflite here).")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)

@@ -31,6 +31,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch is pinned to the CPU build in pyproject.toml; installing it first keeps pip from
   # resolving a multi-GB CUDA build through another package's looser requirement.
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -e ".[extract,tensorflow,video,ray,pose,system-metrics,onnx,dev]"
+  .venv/bin/python -m pip install -q -e ".[extract,tensorflow,video,ray,pose,system-metrics,onnx,tflite,dev]"
   echo "$want" > "$stamp"
 fi

@@ -5,6 +5,10 @@ pooled baseline, and ONNX export parity on real clips."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,6 +90,13 @@ def test_shoulder_anchor_is_body_fixed_and_falls_back_without_a_pose(asl, signo)
                                   numpy_features(hands_only))
     with pytest.raises(ValueError, match="anchor"):
         numpy_features(hands_only, anchor="hips")
+
+
+def _in_child(function, *args):
+    """``function(*args)`` in a fresh (spawned) process: litert-torch's lowering starts JAX's
+    threads, and the tests after it fork worker processes, which JAX warns against."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
 
 
 def _with_rest(clip: np.ndarray, before: int, after: int) -> np.ndarray:
@@ -194,8 +205,30 @@ def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path, opti
     got = onnx_predict_proba(out, raw)
     np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
     np.testing.assert_allclose(got, expected, atol=1e-4)
-    with pytest.raises(BadConfig, match="onnx"):
-        model.export(tmp_path / "small.tflite", "tflite")
+    with pytest.raises(BadConfig, match="'onnx' or 'tflite'"):
+        model.export(tmp_path / "small.pt", "torchscript")
+
+
+@pytest.mark.slow       # two conversions through litert-torch: about 20 s
+def test_a_small_model_exports_to_tflite_with_the_same_answers(asl, tmp_path):
+    from plugins.conv_transformer.tflite import (signature_for, sidecar_path,
+                                                 tflite_predict_proba)
+    model = _fit(asl, epochs=1, max_frames=80, anchor="shoulders", trim=True)
+    out = _in_child(model.export, tmp_path / "small.tflite", "tflite")
+    sidecar = json.loads(sidecar_path(out).read_text())
+    assert sidecar["vocab"] == list(asl.vocab)
+    assert [(s["signature"], s["inputs"]["landmarks"]["shape"][0])
+            for s in sidecar["signatures"]] == [("short", 64), ("clip", 320)]
+    long = np.concatenate([asl.clip(3)] * 200)
+    assert len(long) > 700
+    raw = [asl.clip(i) for i in range(0, len(asl), 16)] + [asl.clip(0)[:1]]
+    raw += [_with_rest(asl.clip(2), before=5, after=9), long[:64], long[:200], long[:700]]
+    # the short entry point, the full one subsampling inside, and subsampled before it too
+    assert [signature_for(len(c), 80).name for c in raw[-3:]] == ["short", "clip", "clip"]
+    expected = model.predict_rows([model.rows(select(c)) for c in raw])
+    got = tflite_predict_proba(out, raw, model.config.max_frames)
+    np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
 def test_mixed_precision_path_trains_on_the_cpu(asl):
@@ -274,5 +307,30 @@ def test_onnx_export_gives_the_torch_answers_on_real_clips(signo_runs, tmp_path)
     expected = model.predict_rows([model.rows(select(c)) for c in raw])
     got = onnx_predict_proba(out, raw)
     assert got.shape == expected.shape
+    np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_tflite_export_gives_the_torch_answers_on_real_clips(signo_runs, tmp_path):
+    from plugins.conv_transformer.tflite import sidecar_path, tflite_predict_proba
+
+    uri, ids = signo_runs
+    done = subprocess.run([str(Path(sys.executable).with_name("slrbench")), "export", "--run",
+                           ids["conv_transformer"], "--format", "tflite", "--out",
+                           str(tmp_path), "--tracking-uri", uri], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    out = next(tmp_path.glob("conv_transformer-*.tflite"))
+    assert done.stdout.strip() == f"exported run {ids['conv_transformer']} as tflite: {out}"
+    model = load_model(ids["conv_transformer"], uri).model
+    assert json.loads(sidecar_path(out).read_text())["vocab"] == list(model.vocab)
+    assert out.stat().st_size < 40 * 2**20
+    clips, _ = load_clipset("signo", make_request())
+    raw = [clips.clip(int(i)) for i in np.arange(0, len(clips), 24)]    # 53 real clips
+    raw.append(np.concatenate([raw[0]] * 40))              # 1,200 frames: past the buffer
+    raw.append(np.full((8, 543, 3), np.nan, np.float32))   # nothing detected
+    expected = model.predict_rows([model.rows(select(c)) for c in raw])
+    got = tflite_predict_proba(out, raw, model.config.max_frames)
     np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
     np.testing.assert_allclose(got, expected, atol=1e-4)

@@ -7,9 +7,7 @@ differences and the subsampling of long clips are inside it, from the same torch
 the model trains with (features.py), so nothing has to be re-implemented on the device.
 A JSON sidecar beside the file names the classes.
 
-TFLite is not offered: from PyTorch it needs a second framework (TensorFlow, or an
-ONNX-to-TensorFlow converter) in the model's path, and ONNX Runtime runs the graph on the
-same devices (including mobile builds).
+TFLite (tflite.py) runs the same computation at fixed sizes.
 """
 from __future__ import annotations
 
@@ -77,62 +75,90 @@ def export_onnx(model, path: Path) -> Path:
         raise SlrbenchError(f"ONNX export needs the [onnx] extra ({error.name} is missing): "
                             "pip install -e '.[onnx]'") from None
     cfg = model.config
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    device = next(model.net.parameters()).device
-    wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames,
-                                cfg.anchor, cfg.trim)
-    wrapped = wrapped.to("cpu").eval()          # moves model.net too: moved back below
     example = torch.from_numpy(np.random.default_rng(0).uniform(
         0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
     frames = torch.export.Dim("frames", min=1, max=100_000)
+    with writing_graph(model, path) as tmp, warnings.catch_warnings(), \
+            contextlib.redirect_stdout(io.StringIO()), _quiet_logger("torch.onnx"):
+        warnings.simplefilter("ignore")
+        wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames,
+                                    cfg.anchor, cfg.trim).eval()
+        torch.onnx.export(wrapped, (example,), str(tmp), input_names=[INPUT],
+                          output_names=[OUTPUT], dynamic_shapes={"landmarks": {0: frames}},
+                          opset_version=OPSET, dynamo=True, external_data=False)
+    _write_sidecar(model, path)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def writing_graph(model, path: Path):
+    """The temporary file a converter writes, renamed to ``path`` only once complete (a
+    failed export leaves any earlier file as it was), with the network on the CPU
+    meanwhile and back on its own device afterwards."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    device = next(model.net.parameters()).device
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    model.net.to("cpu")
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-                _quiet_logger("torch.onnx"):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(wrapped, (example,), str(tmp), input_names=[INPUT],
-                              output_names=[OUTPUT], dynamic_shapes={"landmarks": {0: frames}},
-                              opset_version=OPSET, dynamo=True, external_data=False)
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
         model.net.to(device)
-    _write_sidecar(model, path)
-    return path
 
 
-def _write_sidecar(model, path: Path) -> None:
+LAYOUT = ("MediaPipe Holistic: pose 0-32, face 33-500, left hand 501-521, right hand "
+          "522-542; x, y in image units, z as MediaPipe gives it; NaN for every coordinate "
+          "of a part not detected in a frame")
+
+
+def graph_description(model) -> dict:
+    """What every exported graph's sidecar says besides its inputs."""
     cfg = model.config
     anchoring = "shoulder-anchored" if cfg.anchor == "shoulders" else "per-clip"
     trimming = ", hand-less frames at either end dropped" if cfg.trim else ""
-    sidecar = {
-        "input": {"name": INPUT, "shape": ["frames", N_LANDMARKS, 3], "dtype": "float32",
-                  "layout": "MediaPipe Holistic: pose 0-32, face 33-500, left hand 501-521, "
-                            "right hand 522-542; x, y in image units, z as MediaPipe gives it",
-                  "missing": "NaN for every coordinate of a part not detected in a frame",
-                  "preprocessing": f"inside the graph (landmark subset, {anchoring} "
-                                   "normalisation, temporal differences, at most "
-                                   f"{cfg.max_frames} frames{trimming})"},
-        "output": {"name": OUTPUT, "shape": [1, model.num_classes],
-                   "meaning": "class probabilities, in the order of vocab"},
-        "vocab": list(model.vocab),
-    }
+    return {"layout": LAYOUT,
+            "preprocessing": f"inside the graph (landmark subset, {anchoring} normalisation, "
+                             f"temporal differences, at most {cfg.max_frames} frames"
+                             f"{trimming})",
+            "output": {"name": OUTPUT, "shape": [1, model.num_classes],
+                       "meaning": "class probabilities, in the order of vocab"},
+            "vocab": list(model.vocab)}
+
+
+def write_sidecar(path: Path, sidecar: dict) -> None:
     side = sidecar_path(path)
     tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
     os.replace(tmp, side)
 
 
+def _write_sidecar(model, path: Path) -> None:
+    write_sidecar(path, {"input": {"name": INPUT, "shape": ["frames", N_LANDMARKS, 3],
+                                   "dtype": "float32"},
+                         **graph_description(model)})
+
+
+class OnnxRunner:
+    """An exported graph loaded once in ONNX Runtime on one thread; a raw ``[T, 543, 3]``
+    clip in, its ``[classes]`` probabilities out."""
+
+    def __init__(self, path: Path):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(path), options,
+                                                    providers=["CPUExecutionProvider"])
+
+    def __call__(self, clip: np.ndarray) -> np.ndarray:
+        return self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(clip, np.float32)})[0][0]
+
+
 def onnx_predict_proba(path: Path, clips: list[np.ndarray]) -> np.ndarray:
     """Run an exported graph on raw ``[T, 543, 3]`` clips, one at a time."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(path), options,
-                                           providers=["CPUExecutionProvider"])
-    out = [session.run([OUTPUT], {INPUT: np.ascontiguousarray(c, np.float32)})[0][0]
-           for c in clips]
+    runner = OnnxRunner(path)
+    out = [runner(clip) for clip in clips]
     return np.stack(out) if out else np.zeros((0, 0), np.float32)

@@ -123,14 +123,16 @@ class ConvTransformerModel:
 
     # --- export -----------------------------------------------------------------------
     def export(self, path: Path, fmt: str) -> Path:
-        """An ONNX graph from raw ``[T, 543, 3]`` landmarks to class probabilities."""
-        if fmt != "onnx":
-            raise BadConfig(f"conv_transformer exports to 'onnx' only, not {fmt!r} (TFLite "
-                            "would need a second framework in the model's path)")
-        from plugins.conv_transformer.export import export_onnx
-
+        """A graph from raw Holistic landmarks to class probabilities, preprocessing inside:
+        ONNX (``[T, 543, 3]``, any T) or TFLite (a fixed-size frame buffer + its length)."""
+        if fmt == "onnx":
+            from plugins.conv_transformer.export import export_onnx as exporter
+        elif fmt == "tflite":
+            from plugins.conv_transformer.tflite import export_tflite as exporter
+        else:
+            raise BadConfig(f"conv_transformer exports to 'onnx' or 'tflite', not {fmt!r}")
         with torch_compute(self.config.threads):
-            return export_onnx(self, Path(path))
+            return exporter(self, Path(path))
 
 
 def build(config: ConvTransformerConfig, info: ClipSetInfo) -> ConvTransformerModel:

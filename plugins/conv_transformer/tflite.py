@@ -1,0 +1,190 @@
+"""TFLite export: the ONNX graph's computation, converted from PyTorch by litert-torch.
+
+litert-torch lowers the torch graph straight to a TFLite flatbuffer, so the model stays one
+PyTorch model (no TensorFlow rewrite in its path). Its lowering cannot keep the number of
+frames dynamic, so the graph has fixed-size inputs instead:
+
+- ``landmarks`` float32 ``[4 * max_frames, 543, 3]``: the clip's raw Holistic landmarks in
+  its first frames, anything after them (they are ignored);
+- ``frames`` int32 ``[1]``: how many frames the clip has.
+
+Inside, the clip is subsampled to at most ``max_frames`` frames exactly as the model does,
+the frames past it become padding the network masks, and the rest is the same torch code
+as training (features.py). A clip longer than the buffer is first subsampled evenly to the
+buffer's length (:func:`buffer_input`); because the buffer is a whole multiple of
+``max_frames`` the frames picked are the ones the model would pick, so the answers match.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.api import N_LANDMARKS, SlrbenchError
+from plugins.conv_transformer.export import (graph_description, sidecar_path,
+                                             write_sidecar, writing_graph)
+from plugins.conv_transformer.features import (SUBSET, clip_features, subsample_index,
+                                               trim_in_place)
+
+LANDMARKS, FRAMES = "landmarks", "frames"
+BUFFER_FACTOR = 4
+SHORT_FRAMES = 64
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One entry point of the file: the network reads ``slots`` frames from a landmark
+    buffer of ``buffer`` frames. The network's time grows with ``slots``, so short clips
+    get their own, smaller entry point (the answer is the same: padding never counts)."""
+    name: str
+    slots: int
+    buffer: int
+
+    def takes(self, frames: int) -> bool:
+        """Whether a clip of ``frames`` frames gets the model's answer here: a buffer
+        larger than the slots subsamples any clip as the model does; one the size of
+        the slots holds only clips that fit."""
+        return self.buffer > self.slots or frames <= self.buffer
+
+
+def signatures(max_frames: int) -> list[Signature]:
+    """``short`` for clips of at most 64 frames (when the model reads more), then ``clip``
+    for any clip (at most ``4 * max_frames`` frames as given, longer ones subsampled)."""
+    full = Signature("clip", max_frames, BUFFER_FACTOR * max_frames)
+    if max_frames <= SHORT_FRAMES:
+        return [full]
+    return [Signature("short", SHORT_FRAMES, SHORT_FRAMES), full]
+
+
+def signature_for(frames: int, max_frames: int) -> Signature:
+    return next(s for s in signatures(max_frames) if s.takes(frames))
+
+
+class FixedLengthModel(nn.Module):
+    """``landmarks [buffer, 543, 3]`` + ``frames [1]`` -> ``[1, classes]`` probabilities,
+    every step at a fixed size: the clip subsampled to at most ``slots`` frames as the
+    model does (``i * T // slots``), the slots past it padding the network masks."""
+
+    def __init__(self, net: nn.Module, coords: str, hand_shape: bool, anchor: str,
+                 trim: bool, signature: Signature):
+        super().__init__()
+        self.net = net
+        self.coords, self.hand_shape, self.anchor, self.trim = coords, hand_shape, anchor, trim
+        self.slots, self.buffer = signature.slots, signature.buffer
+        self.register_buffer("subset", torch.as_tensor(SUBSET, dtype=torch.int64))
+
+    def forward(self, landmarks: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        length = frames.reshape(()).to(torch.int64).clamp(min=1, max=self.buffer)
+        kept = length.clamp(max=self.slots)
+        slot = torch.arange(self.slots, device=landmarks.device)
+        valid = slot < kept
+        index = torch.where(valid, slot * length // kept, torch.zeros_like(slot))
+        points = landmarks.index_select(1, self.subset).index_select(0, index)
+        points = torch.where(valid[:, None, None], points,
+                             torch.full_like(points, float("nan")))
+        if self.trim:
+            points, keep = trim_in_place(points)
+            valid = valid & keep
+        rows = clip_features(points, self.coords, self.hand_shape, self.anchor).unsqueeze(0)
+        return torch.softmax(self.net(rows, valid.unsqueeze(0)).float(), dim=-1)
+
+
+def buffer_input(clip: np.ndarray, signature: Signature) -> dict[str, np.ndarray]:
+    """A raw ``[T, 543, 3]`` clip as the named inputs of ``signature``; a clip longer than
+    its buffer subsampled to it first, which picks the model's frames because the buffer
+    is a whole multiple of the slots."""
+    clip = np.asarray(clip, dtype=np.float32)
+    if len(clip) > signature.buffer:
+        clip = clip[subsample_index(len(clip), signature.buffer)]
+    buffer = np.full((signature.buffer, N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    buffer[:len(clip)] = clip
+    return {LANDMARKS: buffer, FRAMES: np.array([len(clip)], dtype=np.int32)}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """litert-torch prints a progress tree and its imports warn; the harness silences the
+    native stderr itself."""
+    loggers = [logging.getLogger(name) for name in ("litert_torch", "torchao", "absl")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def export_tflite(model, path: Path) -> Path:
+    cfg = model.config
+    with _quiet():
+        try:
+            import litert_torch
+        except ImportError as error:
+            raise SlrbenchError(f"TFLite export needs the [tflite] extra ({error.name} is "
+                                "missing): pip install -e '.[tflite]'") from None
+    empty = np.zeros((1, N_LANDMARKS, 3), np.float32)
+    converter = None
+    with writing_graph(model, path) as tmp, _quiet():
+        for signature in signatures(cfg.max_frames):
+            fixed = FixedLengthModel(model.net, cfg.coords, cfg.hand_shape, cfg.anchor,
+                                     cfg.trim, signature).eval()
+            example = {k: torch.from_numpy(v) for k, v in buffer_input(empty, signature).items()}
+            add = converter.signature if converter else litert_torch.signature
+            converter = add(signature.name, fixed, sample_kwargs=example)
+        converter.convert().export(str(tmp))
+    _write_sidecar(model, path)
+    return Path(path)
+
+
+def _write_sidecar(model, path: Path) -> None:
+    entry_points = [{
+        "signature": sig.name,
+        "use_for": (f"clips of at most {sig.buffer} frames" if sig.buffer == sig.slots
+                    else "any clip"),
+        "inputs": {
+            LANDMARKS: {"shape": [sig.buffer, N_LANDMARKS, 3], "dtype": "float32",
+                        "fill": "the clip's frames first, anything after them (ignored)"
+                                + ("" if sig.buffer == sig.slots else
+                                   f"; a longer clip first subsampled to {sig.buffer} "
+                                   f"frames: frame i * T // {sig.buffer}")},
+            FRAMES: {"shape": [1], "dtype": "int32", "meaning": "the clip's frame count"}},
+    } for sig in signatures(model.config.max_frames)]
+    write_sidecar(path, {"signatures": entry_points, **graph_description(model)})
+
+
+class TfliteRunner:
+    """An exported file loaded once in the LiteRT interpreter on one thread; a raw
+    ``[T, 543, 3]`` clip in, its ``[classes]`` probabilities out, through the signature
+    meant for its length."""
+
+    def __init__(self, path: Path, max_frames: int):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.max_frames = max_frames
+        interpreter = Interpreter(model_path=str(path), num_threads=1)
+        self.runners = {sig.name: interpreter.get_signature_runner(sig.name)
+                        for sig in signatures(max_frames)}
+
+    def __call__(self, clip: np.ndarray) -> np.ndarray:
+        signature = signature_for(len(clip), self.max_frames)
+        result = self.runners[signature.name](**buffer_input(clip, signature))
+        return next(iter(result.values()))[0].copy()
+
+
+def tflite_predict_proba(path: Path, clips: list[np.ndarray], max_frames: int
+                         ) -> np.ndarray:
+    """Run an exported file on raw ``[T, 543, 3]`` clips, one at a time."""
+    runner = TfliteRunner(path, max_frames)
+    out = [runner(clip) for clip in clips]
+    return np.stack(out) if out else np.zeros((0, 0), np.float32)
