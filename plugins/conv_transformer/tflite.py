@@ -2,17 +2,19 @@
 
 litert-torch lowers the torch graph straight to a TFLite flatbuffer, so the model stays one
 PyTorch model (no TensorFlow rewrite in its path). Its lowering cannot keep the number of
-frames dynamic, so the graph has fixed-size inputs instead:
+frames dynamic, so each entry point (signature) has fixed-size inputs instead:
 
-- ``landmarks`` float32 ``[4 * max_frames, 543, 3]``: the clip's raw Holistic landmarks in
-  its first frames, anything after them (they are ignored);
+- ``landmarks`` float32 ``[buffer, 543, 3]``: the clip's raw Holistic landmarks in its
+  first frames, anything after them (ignored);
 - ``frames`` int32 ``[1]``: how many frames the clip has.
 
-Inside, the clip is subsampled to at most ``max_frames`` frames exactly as the model does,
-the frames past it become padding the network masks, and the rest is the same torch code
-as training (features.py). A clip longer than the buffer is first subsampled evenly to the
-buffer's length (:func:`buffer_input`); because the buffer is a whole multiple of
-``max_frames`` the frames picked are the ones the model would pick, so the answers match.
+Inside, the clip is subsampled to at most ``slots`` frames exactly as the model does, the
+slots past it become padding the network masks, and the rest is the same torch code as
+training (features.py). ``clip`` (``max_frames`` slots, a ``4 * max_frames`` buffer) takes
+any clip: a longer one is first subsampled to the buffer (:func:`buffer_input`), and since
+the buffer is a whole multiple of ``max_frames`` that picks the model's own frames.
+``short`` (64 slots and frames) answers clips of up to 64 frames in a quarter of the time.
+The sidecar says which to use and how to fill it.
 """
 from __future__ import annotations
 
