@@ -16,8 +16,10 @@ Per clip (NaN-aware, so a missing part never shifts the statistics):
   size in that frame, so a handshape reads the same wherever the hand is;
 - motion: the first and second temporal differences of the positions;
 - three presence flags (left hand, right hand, pose) per frame.
-Missing values become 0 after all of this. Computed in torch so that the exported ONNX
-graph runs the very same code on raw ``[T, 543, 3]`` landmarks.
+Missing values become 0 after all of this. With the ``trim`` option the frames before the
+first and after the last that show a hand are dropped first (:func:`trim_to_hands`; in a
+graph, :func:`trim_in_place`). Computed in torch so that the exported ONNX and TFLite
+graphs run the very same code on raw ``[T, 543, 3]`` landmarks.
 """
 from __future__ import annotations
 
