@@ -197,3 +197,6 @@ def test_composed_pipeline_is_seeded_and_never_touches_its_input(clip):
     assert a.ndim == 3 and a.shape[1:] == (543, 3) and a.dtype == np.float32
     np.testing.assert_array_equal(clip, before)
     assert augment.sometimes(0.0, augment.flip)(clip, np.random.default_rng(0)) is clip
+    # a step switched off draws nothing: adding it to a chain changes no seeded run
+    off = augment.compose(augment.sometimes(0.0, augment.hand_affine), pipeline)
+    np.testing.assert_array_equal(off(clip, np.random.default_rng(0)), a)

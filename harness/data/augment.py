@@ -49,9 +49,13 @@ def compose(*steps: Step) -> Step:
 
 
 def sometimes(probability: float, step: Step) -> Step:
-    """``step`` applied with ``probability``, otherwise the clip unchanged."""
+    """``step`` applied with ``probability``, otherwise the clip unchanged. At probability
+    0 nothing is drawn either, so a step added to a chain switched off leaves every seeded
+    run exactly as it was."""
     if not 0.0 <= probability <= 1.0:
         raise ValueError(f"probability must lie in [0, 1], not {probability}")
+    if probability == 0.0:
+        return lambda clip, rng: clip
 
     def run(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return step(clip, rng) if rng.random() < probability else clip
