@@ -12,7 +12,9 @@ class ConvTransformerConfig:
     # --- inputs: upper-body pose (face points included) and both hands, per clip
     # centred and scaled; then first and second temporal differences.
     coords: Literal["xy", "xyz"] = "xy"
-    anchor: Literal["clip", "shoulders"] = "clip"   # shoulders: body-fixed where a pose is
+    # shoulders: positions relative to the shoulders where a pose is seen (clip: to the
+    # clip's own mean and spread, which is what hands-only data always gets)
+    anchor: Literal["clip", "shoulders"] = "shoulders"
     hand_shape: bool = True             # + each hand relative to its wrist, in hand sizes
     max_frames: int = 256               # longer clips are subsampled evenly to this many
     trim: bool = False                  # drop the frames before and after any hand is seen
