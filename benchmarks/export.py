@@ -65,12 +65,12 @@ def main() -> None:
                  "tflite": model.export(Path(folder) / "m.tflite", "tflite")}
         weights = Path(folder) / "weights"
         model.save(weights)
+        runners = {"onnx": OnnxRunner(files["onnx"]),
+                   "tflite": TfliteRunner(files["tflite"], config.max_frames)}
         for frames in (60, 256):
             batch = [stretched(np.concatenate([c, c]), frames) for c in picked]
             torch_proba, torch_ms = timed(
                 lambda c: model.predict_rows([model.rows(select(c))])[0], batch, repeats)
-            runners = {"onnx": OnnxRunner(files["onnx"]),
-                       "tflite": TfliteRunner(files["tflite"], config.max_frames)}
             runtimes = {"pytorch": (torch_proba, torch_ms,
                                     sum(f.stat().st_size for f in weights.iterdir()))}
             for name, runner in runners.items():

@@ -1,8 +1,9 @@
 """``slrbench export``: a tracked run's model written in a deployment format.
 
 The conversion is the model's own business (its optional ``export(path, fmt) -> Path``
-method, e.g. the lstm plugin's TFLite export, conv_transformer's ONNX and TFLite); this module finds
-the run, checks the request and keeps the converters' native log lines off the terminal.
+method, e.g. the lstm plugin's TFLite export, conv_transformer's ONNX and TFLite); this
+module finds the run, checks the request and keeps the converters' native log lines off
+the terminal.
 """
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from harness.api import BadConfig
 
 @dataclass(frozen=True)
 class ConvTransformerConfig:
-    # --- inputs: upper-body pose (face points included) and both hands, per clip
-    # centred and scaled; then first and second temporal differences.
+    # --- inputs: upper-body pose (face points included) and both hands, centred and
+    # scaled per clip; then first and second temporal differences.
     coords: Literal["xy", "xyz"] = "xy"
     # shoulders: positions relative to the shoulders where a pose is seen (clip: to the
     # clip's own mean and spread, which is what hands-only data always gets)

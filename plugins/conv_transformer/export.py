@@ -52,15 +52,21 @@ class RawLandmarksModel(nn.Module):
 
 
 @contextlib.contextmanager
-def _quiet_logger(name: str):
-    """The exporter logs a line per optional operator library it does not find."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+def quiet_conversion(*logger_names: str):
+    """A converter's chatter kept off the terminal: its Python warnings, what it prints and
+    its loggers below ERROR (torch.onnx logs a line per optional operator library it does
+    not find; litert-torch prints a progress tree). The harness silences native stderr."""
+    loggers = [logging.getLogger(name) for name in logger_names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def sidecar_path(path: Path) -> Path:
@@ -78,9 +84,7 @@ def export_onnx(model, path: Path) -> Path:
     example = torch.from_numpy(np.random.default_rng(0).uniform(
         0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
     frames = torch.export.Dim("frames", min=1, max=100_000)
-    with writing_graph(model, path) as tmp, warnings.catch_warnings(), \
-            contextlib.redirect_stdout(io.StringIO()), _quiet_logger("torch.onnx"):
-        warnings.simplefilter("ignore")
+    with writing_graph(model, path) as tmp, quiet_conversion("torch.onnx"):
         wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames,
                                     cfg.anchor, cfg.trim).eval()
         torch.onnx.export(wrapped, (example,), str(tmp), input_names=[INPUT],

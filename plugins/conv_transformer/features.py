@@ -122,7 +122,8 @@ def _difference(x: torch.Tensor, lag: int) -> torch.Tensor:
 def _shoulder_frame(p: torch.Tensor, present: torch.Tensor, mean: torch.Tensor,
                     spread: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The shoulders' mean midpoint and mean width over the frames that show both; the
-    clip's ``mean`` and ``spread`` where no frame does."""
+    clip's ``mean`` and ``spread`` where no frame does. One frame per clip and in torch,
+    for the exported graphs (``harness.api.shoulder_frame`` is per frame, in numpy)."""
     left, right = SHOULDERS
     both = present[:, left] & present[:, right]                            # [T, 1]
     count = both.sum().clamp(min=1)

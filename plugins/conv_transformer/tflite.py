@@ -18,10 +18,6 @@ The sidecar says which to use and how to fill it.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +26,13 @@ import torch
 from torch import nn
 
 from harness.api import N_LANDMARKS, SlrbenchError
-from plugins.conv_transformer.export import (graph_description, sidecar_path,
-                                             write_sidecar, writing_graph)
+from plugins.conv_transformer.export import (graph_description, quiet_conversion,
+                                             sidecar_path, write_sidecar, writing_graph)
 from plugins.conv_transformer.features import (SUBSET, clip_features, subsample_index,
                                                trim_in_place)
 
 LANDMARKS, FRAMES = "landmarks", "frames"
+LOGGERS = ("litert_torch", "torchao", "absl")      # what litert-torch and its imports log to
 BUFFER_FACTOR = 4
 SHORT_FRAMES = 64
 
@@ -110,26 +107,9 @@ def buffer_input(clip: np.ndarray, signature: Signature) -> dict[str, np.ndarray
     return {LANDMARKS: buffer, FRAMES: np.array([len(clip)], dtype=np.int32)}
 
 
-@contextlib.contextmanager
-def _quiet():
-    """litert-torch prints a progress tree and its imports warn; the harness silences the
-    native stderr itself."""
-    loggers = [logging.getLogger(name) for name in ("litert_torch", "torchao", "absl")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
-
-
 def export_tflite(model, path: Path) -> Path:
     cfg = model.config
-    with _quiet():
+    with quiet_conversion(*LOGGERS):
         try:
             import litert_torch
         except ImportError as error:
@@ -137,7 +117,7 @@ def export_tflite(model, path: Path) -> Path:
                                 "missing): pip install -e '.[tflite]'") from None
     empty = np.zeros((1, N_LANDMARKS, 3), np.float32)
     converter = None
-    with writing_graph(model, path) as tmp, _quiet():
+    with writing_graph(model, path) as tmp, quiet_conversion(*LOGGERS):
         for signature in signatures(cfg.max_frames):
             fixed = FixedLengthModel(model.net, cfg.coords, cfg.hand_shape, cfg.anchor,
                                      cfg.trim, signature).eval()
