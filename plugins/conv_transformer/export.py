@@ -44,9 +44,14 @@ class RawLandmarksModel(nn.Module):
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         points = subsample(landmarks.index_select(1, self.subset), self.max_frames)
-        valid = torch.ones(points.shape[:1], dtype=torch.bool, device=points.device)
+        return self.answer(points, torch.ones(points.shape[:1], dtype=torch.bool,
+                                              device=points.device))
+
+    def answer(self, points: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Subset points ``[T, 59, 3]`` and their real frames ``[T]`` -> probabilities."""
         if self.trim:
-            points, valid = trim_in_place(points)
+            points, keep = trim_in_place(points)
+            valid = valid & keep
         rows = clip_features(points, self.coords, self.hand_shape, self.anchor).unsqueeze(0)
         return torch.softmax(self.net(rows, valid.unsqueeze(0)).float(), dim=-1)
 
@@ -161,8 +166,12 @@ class OnnxRunner:
         return self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(clip, np.float32)})[0][0]
 
 
-def onnx_predict_proba(path: Path, clips: list[np.ndarray]) -> np.ndarray:
-    """Run an exported graph on raw ``[T, 543, 3]`` clips, one at a time."""
-    runner = OnnxRunner(path)
+def answers(runner, clips: list[np.ndarray]) -> np.ndarray:
+    """A runner's probabilities for each raw clip, one clip at a time: ``[N, classes]``."""
     out = [runner(clip) for clip in clips]
     return np.stack(out) if out else np.zeros((0, 0), np.float32)
+
+
+def onnx_predict_proba(path: Path, clips: list[np.ndarray]) -> np.ndarray:
+    """Run an exported graph on raw ``[T, 543, 3]`` clips, one at a time."""
+    return answers(OnnxRunner(path), clips)

@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from harness.api import N_LANDMARKS, SlrbenchError
-from plugins.conv_transformer.export import (graph_description, quiet_conversion,
-                                             sidecar_path, write_sidecar, writing_graph)
-from plugins.conv_transformer.features import (SUBSET, clip_features, subsample_index,
-                                               trim_in_place)
+from plugins.conv_transformer.export import (RawLandmarksModel, answers, graph_description,
+                                             quiet_conversion, sidecar_path, write_sidecar,
+                                             writing_graph)
+from plugins.conv_transformer.features import subsample_index
 
 LANDMARKS, FRAMES = "landmarks", "frames"
 LOGGERS = ("litert_torch", "torchao", "absl")      # what litert-torch and its imports log to
@@ -66,33 +66,26 @@ def signature_for(frames: int, max_frames: int) -> Signature:
     return next(s for s in signatures(max_frames) if s.takes(frames))
 
 
-class FixedLengthModel(nn.Module):
+class FixedLengthModel(RawLandmarksModel):
     """``landmarks [buffer, 543, 3]`` + ``frames [1]`` -> ``[1, classes]`` probabilities,
     every step at a fixed size: the clip subsampled to at most ``slots`` frames as the
     model does (``i * T // slots``), the slots past it padding the network masks."""
 
     def __init__(self, net: nn.Module, coords: str, hand_shape: bool, anchor: str,
                  trim: bool, signature: Signature):
-        super().__init__()
-        self.net = net
-        self.coords, self.hand_shape, self.anchor, self.trim = coords, hand_shape, anchor, trim
-        self.slots, self.buffer = signature.slots, signature.buffer
-        self.register_buffer("subset", torch.as_tensor(SUBSET, dtype=torch.int64))
+        super().__init__(net, coords, hand_shape, signature.slots, anchor, trim)
+        self.buffer = signature.buffer
 
     def forward(self, landmarks: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         length = frames.reshape(()).to(torch.int64).clamp(min=1, max=self.buffer)
-        kept = length.clamp(max=self.slots)
-        slot = torch.arange(self.slots, device=landmarks.device)
+        kept = length.clamp(max=self.max_frames)
+        slot = torch.arange(self.max_frames, device=landmarks.device)
         valid = slot < kept
         index = torch.where(valid, slot * length // kept, torch.zeros_like(slot))
         points = landmarks.index_select(1, self.subset).index_select(0, index)
         points = torch.where(valid[:, None, None], points,
                              torch.full_like(points, float("nan")))
-        if self.trim:
-            points, keep = trim_in_place(points)
-            valid = valid & keep
-        rows = clip_features(points, self.coords, self.hand_shape, self.anchor).unsqueeze(0)
-        return torch.softmax(self.net(rows, valid.unsqueeze(0)).float(), dim=-1)
+        return self.answer(points, valid)
 
 
 def buffer_input(clip: np.ndarray, signature: Signature) -> dict[str, np.ndarray]:
@@ -167,6 +160,4 @@ class TfliteRunner:
 def tflite_predict_proba(path: Path, clips: list[np.ndarray], max_frames: int
                          ) -> np.ndarray:
     """Run an exported file on raw ``[T, 543, 3]`` clips, one at a time."""
-    runner = TfliteRunner(path, max_frames)
-    out = [runner(clip) for clip in clips]
-    return np.stack(out) if out else np.zeros((0, 0), np.float32)
+    return answers(TfliteRunner(path, max_frames), clips)
