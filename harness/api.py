@@ -1,10 +1,10 @@
 """The public API for plugins: import from here, nothing else in ``harness``.
 
 Model plugins need the specs and capability protocols, the clip containers, the landmark
-layout, the shared normalisation, augmentation and length batching, the early-stopping rule and the helpers
-for saved models. Dataset plugins also get the store writer, index and landmark-file
-readers and the split functions. The rest of the harness (tracking, metrics, reports) is
-not theirs to use.
+layout, the shared normalisation, augmentation and length batching, the early-stopping rule,
+the weights' moving average and the helpers for saved models. Dataset plugins also get
+the store writer, index and landmark-file readers and the split functions. The rest of the
+harness (tracking, metrics, reports) is not theirs to use.
 """
 from harness.data.clips import (FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, PARTS, POSE,
                            RIGHT_HAND, RIGHT_SHOULDER, ClipSet, ClipSetInfo, LabelAccessError,
@@ -23,6 +23,7 @@ from harness.specs import (CountsParameters, DatasetRequest, DatasetSpec, Declar
 from harness.errors import (BadAnnotations, BadConfig, BadLandmarks, BadSavedModel, BadStore,
                             DatasetNotFound, SlrbenchError)
 from harness.run.early_stopping import EarlyStopping, StoppingRule, keras_plateau, state_snapshot
+from harness.run.weight_average import WeightAverage
 from harness.data.clips import relabel
 from harness.data.store import LandmarkStore, StoreWriter, write_store
 from harness.data.splits import carve_validation, group_disjoint_split, stratified_split
@@ -45,6 +46,8 @@ __all__ = [
     "CountsParameters", "DeclaresInputs", "Explains", "Exports", "OracleSelects",
     # early stopping (harness.run.early_stopping)
     "EarlyStopping", "StoppingRule", "keras_plateau", "state_snapshot",
+    # the moving average of a network's weights (harness.run.weight_average)
+    "WeightAverage",
     # for dataset plugins
     "BadAnnotations", "BadStore", "DatasetNotFound", "ExtractionPlan", "ExtractionRequest",
     "LandmarkStore", "StoreWriter", "write_store", "relabel", "carve_validation",

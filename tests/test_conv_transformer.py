@@ -184,6 +184,18 @@ def test_same_seed_same_predictions_other_seed_other_weights(asl):
     assert not torch.equal(a.net.state_dict()[first], c.net.state_dict()[first])
 
 
+def test_the_weight_average_is_seeded_and_changes_what_the_model_answers(asl):
+    test = asl.split("test").unlabelled()
+    averaged = _fit(asl, epochs=2, average_window=0.5)
+    again = _fit(asl, epochs=2, average_window=0.5)
+    np.testing.assert_array_equal(averaged.predict_proba(test), again.predict_proba(test))
+    plain = _fit(asl, epochs=2)
+    assert not np.allclose(averaged.predict_proba(test), plain.predict_proba(test))
+    # a window under one step is the last step's weights: the plain model, bit for bit
+    latest = _fit(asl, epochs=2, average_window=1e-3)
+    np.testing.assert_array_equal(latest.predict_proba(test), plain.predict_proba(test))
+
+
 def test_save_and_load_give_identical_predictions(asl, tmp_path):
     model = _fit(asl, epochs=2, mix_prob=0.5)
     model.save(tmp_path / "model")

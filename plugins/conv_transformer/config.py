@@ -40,6 +40,9 @@ class ConvTransformerConfig:
     warmup_epochs: int = 5
     label_smoothing: float = 0.2
     patience: int = 40                  # epochs without a better val loss before stopping
+    # > 0: evaluate and keep the harness's moving average of the weights over this
+    # fraction of the latest steps (0: the last step's weights)
+    average_window: float = 0.0
     precision: Literal["auto", "fp32", "amp"] = "auto"   # auto: mixed on CUDA, fp32 on CPU
 
     # --- augmentation (harness.api's library), drawn afresh per clip and epoch.
@@ -98,6 +101,6 @@ class ConvTransformerConfig:
                 bad(f"{low}={getattr(self, low)}, {high}={getattr(self, high)}; need "
                     "0 < min <= max")
         if self.learning_rate <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0 \
-                or self.patience < 1 or self.threads < 0:
-            bad("learning_rate > 0, weight_decay >= 0, warmup_epochs >= 0, patience >= 1 "
-                "and threads >= 0 are needed")
+                or self.patience < 1 or self.threads < 0 or not 0 <= self.average_window <= 1:
+            bad("learning_rate > 0, weight_decay >= 0, warmup_epochs >= 0, patience >= 1, "
+                "threads >= 0 and average_window in [0, 1] are needed")

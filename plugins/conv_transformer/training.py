@@ -1,18 +1,21 @@
 """The training loop: augmented clips in length-sorted batches, AdamW with warm-up and
-cosine decay, label smoothing, late dropout, mixed precision on CUDA, and the harness's
-early-stopping rule on validation loss (best epoch restored)."""
+cosine decay, label smoothing, late dropout, mixed precision on CUDA, optionally the
+harness's moving average of the weights, and the harness's early-stopping rule on
+validation loss (best epoch restored)."""
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness.api import (EarlyStopping, RunContext, StoppingRule, affine, compose,
-                         finger_bend, hand_affine, length_batches, mix_clips, mix_labels,
-                         resample, sometimes, spatial_mask, state_snapshot, temporal_mask)
+from harness.api import (EarlyStopping, RunContext, StoppingRule, WeightAverage, affine,
+                         compose, finger_bend, hand_affine, length_batches, mix_clips,
+                         mix_labels, resample, sometimes, spatial_mask, state_snapshot,
+                         temporal_mask)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import HANDS, flip_points
 
@@ -102,6 +105,9 @@ def train(model, train_points: list[np.ndarray], labels: np.ndarray,
                         patience=cfg.patience, restore_best=True)
     stopper = EarlyStopping(rule)
     ctx.log_params(rule.params())
+    average = WeightAverage(net, cfg.average_window) if cfg.average_window else None
+    evaluated = average.applied if average else nullcontext
+    snapshot = average.state if average else state_snapshot(net)
     step = 0
     with ctx.progress(total, "conv_transformer: training") as bar:
         for epoch in range(1, cfg.epochs + 1):
@@ -120,6 +126,8 @@ def train(model, train_points: list[np.ndarray], labels: np.ndarray,
                 loss = F.cross_entropy(logits.float(), target,
                                        label_smoothing=cfg.label_smoothing)
                 precision.step(loss, optimiser)
+                if average:
+                    average.update()
                 total_loss += float(loss.detach()) * len(batch)
                 seen += len(batch)
                 step += 1
@@ -128,16 +136,19 @@ def train(model, train_points: list[np.ndarray], labels: np.ndarray,
             ctx.log_metric("train_loss", train_loss, epoch)
             monitored = train_loss
             if len(val_rows):
-                proba = model.predict_rows(val_rows)
+                with evaluated():
+                    proba = model.predict_rows(val_rows)
                 picked = proba[np.arange(len(val_labels)), val_labels]
                 monitored = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
                 ctx.log_metric("val_loss", monitored, epoch)
                 ctx.log_metric("epoch_val_top1", float((proba.argmax(1) == val_labels).mean()),
                                epoch)
-            if not stopper.step(epoch, monitored, state_snapshot(net)):
+            if not stopper.step(epoch, monitored, snapshot):
                 break
     if stopper.best_state is not None:
         net.load_state_dict(stopper.best_state)
+    elif average:
+        average.load_into()
     ctx.log_metric("best_epoch", stopper.best_epoch)
 
 
