@@ -185,3 +185,20 @@ def test_a_hundred_run_report_stays_under_budget_and_reads_on_a_phone(tmp_path):
     geometry = report_browser.check(files.html, "report-100-runs")
     assert all(len(tables) == 4 for tables in geometry.values())
     assert math.isclose(geometry[390][0]["width"], 390, abs_tol=1)
+
+
+def test_a_configuration_named_by_its_hash_is_spelt_out_in_a_note(tmp_path):
+    rng = np.random.default_rng(3)
+    split = Split.make("signo", 12, 60, tag="hashed")
+    usual = {"dim": 128, "layers": 4, "epochs": 80, "lr": 0.001}
+    small = {"dim": 512, "layers": 2, "epochs": 60, "lr": 0.0005}
+    runs = [Run("spoter", split, seed, ranks_for(0.7, 60, rng), 0.7, config=usual)
+            for seed in range(2)]
+    runs.append(Run("spoter", split, 0, ranks_for(0.6, 60, rng), 0.6, config=small))
+    uri, _ = write_store(tmp_path, runs)
+    files = build_report(ReportConfig(out=tmp_path / "report.html", tracking_uri=uri))
+    section = _section(files.html.read_text(encoding="utf-8"), split)
+    label = re.search(r"spoter \(config [0-9a-f]{8}\)", section).group(0)
+    note = re.search(r'<p class="note">([^<]*)</p>', section).group(1)
+    assert note.startswith(f"{label}: dim=512, epochs=60, layers=2, lr=0.0005 ")
+    assert "most runs used" in note

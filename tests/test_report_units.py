@@ -231,3 +231,7 @@ def test_variants_differing_in_many_fields_are_named_by_their_departures():
     assert by_run["ak"] == "keyframe_mlp (hidden1=64, train_key=argmax)"
     assert by_run["all"].startswith("keyframe_mlp (config ")      # too many to list
     assert len(set(by_run.values())) == 5
+    detail = dict(zip(tidy["run_id"], tidy["variant_detail"]))
+    # what the hash stands for, for the report's note
+    assert detail["all"] == "epochs=5, hidden1=8, stages=1, threads=4, train_key=argmax"
+    assert {detail[r] for r in ("u0", "s3", "ep", "ak")} == {""}

@@ -199,6 +199,12 @@ class Builder:
         for view in views:
             bench = view.benchmark
             splits.setdefault((bench.dataset, bench.vocab), []).append(view)
+            for configuration in bench.configurations:
+                detail = configuration.runs["variant_detail"].iloc[0]
+                if detail:
+                    view.notes.append(f"{configuration.variant}: {detail} (where it departs "
+                                      f"from the {configuration.model} configuration most "
+                                      "runs used).")
             lacking = sorted({run[:8] for row in view.rows for run in row.missing})
             if lacking:
                 view.notes.append(f"Runs without a usable predictions.csv count in mean ± std "

@@ -114,7 +114,7 @@ def tidy_runs(runs: pd.DataFrame, experiments: dict[str, str] | None = None) -> 
     # Runs logged before config hashes existed: fall back to the config itself.
     missing = tidy["config_hash"] == ""
     tidy.loc[missing, "config_hash"] = [str(sorted(c.items())) for c in tidy.loc[missing, "config"]]
-    tidy["variant"] = variant_labels(tidy)
+    tidy["variant"], tidy["variant_detail"] = variant_labels(tidy)
     return tidy.sort_values(["dataset", "vocab", "variant", "seed"]).reset_index(drop=True)
 
 
@@ -129,31 +129,37 @@ def version_label(version: str) -> str:
     return f"v{version}" if version else "version not recorded"
 
 
-def variant_labels(tidy: pd.DataFrame) -> list[str]:
-    """The model name, plus the config fields that tell its variants apart.
+def variant_labels(tidy: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The model name, plus the config fields that tell its variants apart; and, for a
+    label abbreviated to its config hash, the fields it stands for (else "").
 
     ``keyframe_mlp`` alone while only one config of it was run; ``keyframe_mlp
     (stages=1)`` and ``keyframe_mlp (stages=2)`` once both were. When more than
     ``MAX_VARIANT_FIELDS`` fields differ across the variants, each variant is named by the
     fields where it departs from the most-run value of each field (``keyframe_mlp
     (stages=3)``); the most-run config keeps the bare name. A label that would still be
-    ambiguous, or list too many fields, carries the config hash. A model run in more than
-    one plugin version names the version too (``spoter (lr=0.01), v2``).
+    ambiguous, or list too many fields, carries the config hash, and its detail lists the
+    fields so the report can say what the hash means. A model run in more than one plugin
+    version names the version too (``spoter (lr=0.01), v2``).
     """
-    labels: dict[tuple[str, str], str] = {}
+    named: dict[tuple[str, str], tuple[str, str]] = {}
     for model, runs in tidy.groupby("model", sort=False):
-        for config_hash, name in _config_names(model, runs).items():
-            labels[(model, config_hash)] = name
+        for config_hash, name_detail in _config_names(model, runs).items():
+            named[(model, config_hash)] = name_detail
     versions = tidy.groupby("model")["plugin_version"].nunique()
-    return [labels[(m, h)] + (f", {version_label(v)}" if versions[m] > 1 else "")
-            for m, h, v in zip(tidy["model"], tidy["config_hash"], tidy["plugin_version"])]
+    labels, details = [], []
+    for m, h, v in zip(tidy["model"], tidy["config_hash"], tidy["plugin_version"]):
+        name, detail = named[(m, h)]
+        labels.append(name + (f", {version_label(v)}" if versions[m] > 1 else ""))
+        details.append(detail)
+    return labels, details
 
 
-def _config_names(model: str, runs: pd.DataFrame) -> dict[str, str]:
+def _config_names(model: str, runs: pd.DataFrame) -> dict[str, tuple[str, str]]:
     counts = runs["config_hash"].value_counts()
     hashes = list(dict.fromkeys(runs["config_hash"]))
     if len(hashes) == 1:
-        return {hashes[0]: model}
+        return {hashes[0]: (model, "")}
     configs = {h: runs.loc[runs["config_hash"] == h, "config"].iloc[0] for h in hashes}
     keys = sorted(set().union(*configs.values()))
     differing = [k for k in keys if len({configs[h].get(k) for h in hashes}) > 1]
@@ -162,14 +168,17 @@ def _config_names(model: str, runs: pd.DataFrame) -> dict[str, str]:
     else:
         usual = {k: _most_run(configs, counts, k) for k in differing}
         shown = {h: [k for k in differing if configs[h].get(k) != usual[k]] for h in hashes}
-    named = {}
+
+    def fields(h: str) -> str:
+        return ", ".join(f"{k}={configs[h].get(k, '-')}" for k in shown[h])
+
+    named, details = {}, {h: "" for h in hashes}
     for h in hashes:
-        fields = shown[h]
-        if len(fields) > MAX_VARIANT_FIELDS:
+        if len(shown[h]) > MAX_VARIANT_FIELDS:
             named[h] = f"{model} (config {h[:8]})"
-        elif fields:
-            detail = ", ".join(f"{k}={configs[h].get(k, '-')}" for k in fields)
-            named[h] = f"{model} ({detail})"
+            details[h] = fields(h)
+        elif shown[h]:
+            named[h] = f"{model} ({fields(h)})"
         else:
             named[h] = model
     repeated = {name for name in named.values() if list(named.values()).count(name) > 1}
@@ -178,7 +187,7 @@ def _config_names(model: str, runs: pd.DataFrame) -> dict[str, str]:
             name = named[h]
             named[h] = (f"{name[:-1]}; config {h[:8]})" if name.endswith(")")
                         else f"{name} (config {h[:8]})")
-    return named
+    return {h: (named[h], details[h]) for h in hashes}
 
 
 def _most_run(configs: dict[str, dict], counts: pd.Series, key: str):
