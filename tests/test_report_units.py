@@ -11,6 +11,7 @@ import pytest
 
 from harness.errors import BadAnnotations
 from harness.report import collect, confusions, encode, exports, headline, sota, tables
+from harness.report.build import shown_uri
 from harness.report.keyframes import ClipLoader, pick_clips
 from harness.report.uncertainty import Uncertainty
 
@@ -235,3 +236,14 @@ def test_variants_differing_in_many_fields_are_named_by_their_departures():
     # what the hash stands for, for the report's note
     assert detail["all"] == "epochs=5, hidden1=8, stages=1, threads=4, train_key=argmax"
     assert {detail[r] for r in ("u0", "s3", "ep", "ak")} == {""}
+
+
+def test_a_published_page_names_a_local_store_by_its_path_under_the_checkout(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    inside = tmp_path / "benchmarks" / "results" / "mlruns.db"
+    assert shown_uri(f"sqlite:///{inside}") == "sqlite:///benchmarks/results/mlruns.db"
+    assert shown_uri(str(tmp_path / "mlruns")) == "mlruns"
+    elsewhere = tmp_path.parent / "other.db"
+    assert shown_uri(f"sqlite:///{elsewhere}") == f"sqlite:///{elsewhere}"
+    assert shown_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"

@@ -24,6 +24,7 @@ from harness.report.collect import Benchmark, benchmarks, tidy_runs
 from harness.report.details import DetailLimits, Details, details
 from harness.report.headline import Headline, headline
 from harness.report.uncertainty import Uncertainty, clip_outcomes, measure, pool
+from harness.run.tracking import local_store_path
 from harness.util.atomic import cannot_write, write_texts
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -154,16 +155,18 @@ class Builder:
                  uncertainty: dict[str, dict[str, Uncertainty]],
                  published: list[sota.SotaRow], out: Path) -> Context:
         config = self.config
+        store = shown_uri(artifacts.uri)
         context = Context(
             title=config.title,
             generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            store=artifacts.uri, experiments=sorted(set(tidy["experiment"])),
+            store=store, experiments=sorted(set(tidy["experiment"])),
             n_runs=len(tidy),
             csv_name=out.with_suffix(".csv").name, tex_name=out.with_suffix(".tex").name,
             sota_source=str(config.sota_path or "datasets/sota.csv"),
             command=config.command or " ".join(
-                ["slrbench report", f"--tracking-uri {artifacts.uri}",
-                 *(f"--experiment {e}" for e in config.experiments), f"--out {out}"]),
+                ["slrbench report", f"--tracking-uri {store}",
+                 *(f"--experiment {e}" for e in config.experiments),
+                 f"--out {_relative(Path(out))}"]),
             css=(PACKAGE_DIR / "static" / "report.css").read_text(encoding="utf-8"))
         loader = keyframes.ClipLoader()
         for item in headlines:
@@ -286,6 +289,28 @@ def linkify(text: str):
         last = match.start() + len(url)
     parts.append(escape(text[last:]))
     return Markup("").join(parts)
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory where it lies under it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def shown_uri(uri: str) -> str:
+    """The store as a published page names it: a local store under the working directory
+    by its relative path (``sqlite:///benchmarks/results/mlruns.db``), so that a committed
+    report neither shows where one machine keeps its checkout nor stops working in another;
+    a server or a store elsewhere as given."""
+    local = local_store_path(uri)
+    if local is None:
+        return uri
+    shown = _relative(local)
+    if shown == str(local):
+        return uri
+    return f"sqlite:///{shown}" if uri.startswith("sqlite:") else shown
 
 
 def build_report(config: ReportConfig, on_event: Callable[[str], None] | None = None
