@@ -39,19 +39,22 @@ def to_holistic(hands: np.ndarray) -> np.ndarray:
 
 
 def _build(path: Path, source: Path) -> None:
-    data = np.load(source, allow_pickle=False)
-    classes = tuple(str(c) for c in data["classes"])
+    # Each item of an NpzFile decompresses its whole array again: read every array once
+    # (indexing data["hands"] per row made building the store a minute of zlib).
+    with np.load(source, allow_pickle=False) as data:
+        hands, labels, folders = data["hands"], data["y"], data["source_folder"]
+        classes = tuple(str(c) for c in data["classes"])
     with StoreWriter(path, classes, NAME, lacks=("pose", "face")) as writer:
-        for row in range(len(data["y"])):
-            clip = to_holistic(data["hands"][row])
+        for row in range(len(labels)):
+            clip = to_holistic(hands[row])
             if np.isnan(clip).all():
                 # The source holds one all-zero sequence several times under different
                 # labels (see its PROVENANCE): nothing to learn, so it is dropped.
                 continue
-            label = int(data["y"][row])
+            label = int(labels[row])
             writer.add({"clip_id": f"signo-{row:04d}", "gloss": classes[label], "label": label,
                         "split": "", "signer": "unknown",
-                        "session": str(data["source_folder"][row]), "fps": FPS,
+                        "session": str(folders[row]), "fps": FPS,
                         "source": f"{FILE}#{row}"}, clip)
 
 
