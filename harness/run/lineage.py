@@ -63,13 +63,31 @@ def data_source(clips: ClipSet, data_dir: Path | None):
         return resolve_dataset_source(Path(folder).resolve().as_uri())
 
 
+def log_dataset_input(mlflow_client, run_id: str, dataset_input, tries: int = 3) -> None:
+    """``log_inputs`` for one dataset, safe when runs log the same dataset at once.
+
+    MLflow's SQL store looks the dataset up and inserts it if it is missing, in two steps:
+    of two runs that log a new dataset together (a sweep's seeds on one dataset) the later
+    insert breaks the unique key and the whole call fails. Tried again, the lookup finds the
+    dataset the other run stored, so the run is only linked to it."""
+    for attempt in range(tries):
+        try:
+            mlflow_client.log_inputs(run_id, datasets=[dataset_input])
+            return
+        except Exception as error:  # noqa: BLE001 - sqlite, postgres and REST word it apart
+            text = str(error).lower()
+            lost_race = "unique" in text or "duplicate key" in text or "integrity" in text
+            if not lost_race or attempt == tries - 1:
+                raise
+
+
 def log_lineage(tracked, clips: ClipSet, split_hash: str, data_dir: Path | None) -> dict:
     """Log the run's dataset input and the ``data.*`` params; returns them."""
     from mlflow.entities import DatasetInput, InputTag
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
     dataset, profile = dataset_input(clips, split_hash, data_source(clips, data_dir))
-    tracked.client.log_inputs(tracked.run_id, datasets=[DatasetInput(
-        dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, "train/val/test")])])
+    log_dataset_input(tracked.client, tracked.run_id, DatasetInput(
+        dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, "train/val/test")]))
     params = {"data.landmark_digest": profile["landmark_digest"],
               "data.mediapipe_version": profile["mediapipe_version"],
               "data.dataset_digest": dataset.digest}
