@@ -10,6 +10,8 @@ import click
 
 from harness.errors import SlrbenchError
 
+DATA_DIR_HELP = "Where the dataset lives (default: the adapter's shipped location)."
+DATA_OPTION_HELP = "Dataset adapter option, e.g. clips_per_class=5 for synthetic."
 TRACKING_HELP = ("MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns.db "
                  "in the current directory).")
 
@@ -144,10 +146,9 @@ def _options(ctx: click.Context, command: str, config_file: Path | None) -> dict
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a model config option; repeatable. `slrbench list --model M` "
                    "shows the options.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where the dataset lives (default: the adapter's shipped location).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 @click.option("--data-option", "data_options", multiple=True, metavar="KEY=VALUE",
-              help="Dataset adapter option, e.g. clips_per_class=5 for synthetic.")
+              help=DATA_OPTION_HELP)
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--experiment", default=None, help="MLflow experiment (default DATASET-VOCAB).")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
@@ -288,8 +289,9 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
               help="Epoch budget of the models that train by epochs.")
 @click.option("--set", "sets", multiple=True, metavar="[MODEL.]KEY=VALUE",
               help="Config override for every model with that option, or MODEL.KEY for one.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
-@click.option("--data-option", "data_options", multiple=True, metavar="KEY=VALUE")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+@click.option("--data-option", "data_options", multiple=True, metavar="KEY=VALUE",
+              help=DATA_OPTION_HELP)
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
               show_default=True)
 @click.option("--address", default=None,

@@ -83,3 +83,13 @@ def test_export_errors_are_one_line(uri, tmp_path):
                  "--out", str(tmp_path / "x.tflite"))
     assert result.exit_code == 2 and "has no export" in result.output
     assert not (tmp_path / "x.tflite").exists()
+
+
+@pytest.mark.slow
+def test_a_format_the_model_does_not_offer_is_one_line(lstm_run, uri, tmp_path):
+    target = tmp_path / "lstm.onnx"
+    result = cli("export", "--run", lstm_run, "--format", "onnx", "--tracking-uri", uri,
+                 "--out", str(target))
+    assert result.exit_code == 2, result.output
+    assert "exports to tflite, not onnx" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not target.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import BadConfig
+from harness.specs import Exports
 
 # Format name -> file suffix of the exported model.
 FORMATS = {"tflite": ".tflite", "onnx": ".onnx"}
@@ -29,10 +30,14 @@ def export_run(run_id: str, fmt: str, out: Path | None = None,
 
     with opened_model(run_id, tracking_uri) as loaded:
         name = loaded.spec.name
-        exporter = getattr(loaded.model, "export", None)
-        if not callable(exporter):
+        if not isinstance(loaded.model, Exports):
             raise BadConfig(f"run {run_id} holds a {name!r} model, which has no export; "
                             f"--format {fmt} needs a model that implements export (e.g. lstm)")
+        offered = tuple(loaded.model.export_formats)
+        if fmt not in offered:
+            raise BadConfig(f"run {run_id} holds a {name!r} model, which exports to "
+                            f"{', '.join(offered) or 'no format'}, not {fmt}")
+        exporter = loaded.model.export
         target = Path(out) if out is not None else default_output(name, run_id, fmt)
         if target.is_dir():
             target = target / default_output(name, run_id, fmt).name

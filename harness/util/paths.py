@@ -31,7 +31,7 @@ def cache_dir() -> Path:
 
 
 def manifests_dir() -> Path:
-    """Small files shipped with the project: class lists, the SOTA table."""
+    """Small files shipped with the project (the SOTA table)."""
     return project_root() / "datasets"
 
 

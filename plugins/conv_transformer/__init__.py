@@ -40,7 +40,7 @@ SPEC = ModelSpec(
     name="conv_transformer",
     summary="Depthwise conv + ECA blocks interleaved with transformer blocks on normalised "
             "landmarks and their motion (ISLR Kaggle winning design); heavy augmentation; "
-            "ONNX export",
+            "ONNX and TFLite export",
     inputs="landmarks",
     config=ConvTransformerConfig,
     build=_build,

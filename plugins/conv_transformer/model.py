@@ -40,7 +40,7 @@ def new_net(config: ConvTransformerConfig, num_classes: int) -> ConvTransformerN
 
 
 class ConvTransformerModel:
-    export_formats = ("onnx",)
+    export_formats = ("onnx", "tflite")
 
     def __init__(self, config: ConvTransformerConfig, num_classes: int,
                  vocab: tuple[str, ...] = ()):
