@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from harness.errors import SlrbenchError
+from harness.util.signals import interrupts_never_swallowed
 
 DATA_DIR_HELP = "Where the dataset lives (default: the adapter's shipped location)."
 DATA_OPTION_HELP = "Dataset adapter option, e.g. clips_per_class=5 for synthetic."
@@ -21,7 +22,8 @@ class FriendlyGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with interrupts_never_swallowed():
+                return super().invoke(ctx)
         except SlrbenchError as error:
             click.secho(f"error: {error}", fg="red", err=True)
             sys.exit(2)
@@ -31,11 +33,12 @@ class FriendlyGroup(click.Group):
             click.secho(str(stop) or "interrupted", fg="yellow", err=True)
             _exit_after_interrupt(getattr(stop, "exit_code", 130))
         except OSError as error:
-            if error.errno not in FULL_OR_READ_ONLY:
+            advice = PLACE_PROBLEMS.get(error.errno)
+            if advice is None or (error.filename is None and error.errno not in DISK_FULL):
                 raise
             where = f" ({error.filename})" if error.filename else ""
-            click.secho(f"error: {error.strerror}{where}; free space or choose a writable "
-                        "place, then run the same command again", fg="red", err=True)
+            click.secho(f"error: {error.strerror}{where}; {advice}, then run the same command "
+                        "again", fg="red", err=True)
             sys.exit(2)
 
 
@@ -60,8 +63,15 @@ def _exit_after_interrupt(code: int) -> None:
 
 EXIT_GRACE_SECONDS = 10.0
 
-# A full or read-only disk is the user's to fix wherever it strikes; any other OSError is a bug.
-FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+# A full or read-only disk, or a path the user gave that cannot be written or is in the way,
+# is the user's to fix wherever it strikes; any other OSError is a bug.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+PLACE_PROBLEMS = {
+    **dict.fromkeys(DISK_FULL, "free space or choose another place"),
+    **dict.fromkeys((errno.EROFS, errno.EACCES, errno.EPERM), "choose a writable place"),
+    **dict.fromkeys((errno.EEXIST, errno.ENOTDIR, errno.EISDIR),
+                    "a file or folder is in the way there; choose another path"),
+}
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,9 +95,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
         silence_native_logs()
 
 
-def _parse_sets(items) -> dict[str, str]:
+def _parse_sets(items, option: str = "--set") -> dict[str, str]:
     from harness.util.config import parse_set_options
-    return parse_set_options(items)
+    return parse_set_options(items, option)
 
 
 @main.command("list")
@@ -166,7 +176,7 @@ def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epoch
     config = RunConfig(model=o["model"], dataset=o["dataset"], vocab=o["vocab"], seed=o["seed"],
                        split_seed=o["split_seed"], epochs=o["epochs"],
                        overrides=_parse_sets(o["sets"]), data_dir=o["data_dir"],
-                       data_options=_parse_sets(o["data_options"]),
+                       data_options=_parse_sets(o["data_options"], "--data-option"),
                        tracking_uri=o["tracking_uri"], experiment=o["experiment"],
                        device=o["device"], verbose=ctx.obj["verbose"], threads=o["threads"],
                        system_metrics=o["system_metrics"])
@@ -321,7 +331,8 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
         models=o["models"], datasets=o["datasets"], vocabs=sweep.parse_vocabs(o["vocabs"]),
         seeds=sweep.parse_seeds(o["seeds"]), overrides=_parse_sets(o["sets"]),
         epochs=o["epochs"], split_seed=o["split_seed"], data_dir=o["data_dir"],
-        data_options=_parse_sets(o["data_options"]), tracking_uri=o["tracking_uri"],
+        data_options=_parse_sets(o["data_options"], "--data-option"),
+        tracking_uri=o["tracking_uri"],
         backend=o["backend"], address=o["address"], max_parallel=o["max_parallel"],
         cpus_per_run=o["cpus_per_run"], gpus_per_run=o["gpus_per_run"], device=o["device"],
         verbose=ctx.obj["verbose"], system_metrics=o["system_metrics"])

@@ -3,6 +3,8 @@ items 7, 9, 10): real signals to real ``slrbench run`` processes, a real full tm
 socket that never answers, two real processes racing for a new store."""
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import socket
 import threading
@@ -11,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import (assert_cli_error, assert_one_error, cli, fill, runs_in, slrbench,
-                          start, stop, tmpfs, wait_for)
+from tests.faults import (NO_DAC, assert_cli_error, assert_one_error, cli, fill, runs_in,
+                          slrbench, start, stop, tmpfs, wait_for)
 
 # A run that stays in training for minutes, long enough to be signalled (SPOTER, 1 thread).
 LONG_RUN = ("run", "--model", "spoter", "--dataset", "asl-signs", "--epochs", "500",
@@ -207,3 +209,48 @@ def test_a_full_tracking_disk_fails_the_run_cleanly(tmp_path):
         [folder] = list((disk / "mlartifacts").glob(f"*/{failed[0]['run_id']}/artifacts"))
         assert not (folder / "model").exists()          # no half-written model
         assert not [p for p in folder.parent.rglob("*") if p.name.startswith(".")]  # temporaries
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_new_store_is_made_leaves_no_half_made_store(tmp_path):
+    # MLflow makes and migrates a new store's tables over seconds; interrupted there, the
+    # file it had begun was refused by every later command ("table ... already exists")
+    db = tmp_path / "mlruns.db"
+    process = start("runs", "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path)
+    try:
+        wait_for(lambda: [p for p in tmp_path.iterdir() if p.name.startswith(db.name)
+                          or p.name.startswith(f".{db.name}")], 120, "the store to be begun")
+        time.sleep(0.2)                        # inside MLflow's migrations
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        stop(process)
+    assert "Traceback" not in err, err
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left in ([], [db.name]), left             # no temporary file either
+    again = slrbench("runs", "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.slow
+def test_a_read_only_store_is_one_line_for_a_run_and_still_read(tmp_path):
+    if shutil.which(NO_DAC[0]) is None or os.geteuid() != 0:
+        pytest.skip("needs setpriv, as root, to drop the permission override")
+    db = tmp_path / "mlruns.db"
+    assert slrbench("runs", "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path).returncode == 0
+    db.chmod(0o444)
+    tmp_path.chmod(0o777)                      # the folder stays writable: only the file is not
+    result = slrbench("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
+                      "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path, prefix=NO_DAC)
+    assert_one_error(result, str(db), "cannot be written")
+    listed = slrbench("runs", "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path, prefix=NO_DAC)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+
+
+def test_a_uri_no_store_answers_to_is_refused_before_the_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", "--model", "pooled_logreg", "--dataset", "signo",
+                 "--tracking-uri", "warehouse://runs")
+    assert_cli_error(result, "warehouse://", "sqlite:///mlruns.db")
+    assert "signo:" not in result.output, result.output          # no data was read
+    assert list(tmp_path.iterdir()) == []

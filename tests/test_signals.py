@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,45 @@ def test_a_sigterm_raised_again_as_a_plain_interrupt_still_counts_as_sigterm(
             raise KeyboardInterrupt
     assert codes == [143] and interrupt_exit_code(ctrl_c.value) == 130
     assert not isinstance(ctrl_c.value, Terminated)
+
+
+# A command of slrbench's group whose finaliser receives Ctrl-C before any run has begun.
+PROBE = """
+import os, signal, sys, time
+import click
+from harness.cli import main
+
+class Finalised:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            pass                                # the handler raises here, in the finaliser
+
+@main.command("probe")
+def probe():
+    Finalised()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pass
+    click.echo("carried on")
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+main(["probe"])
+"""
+
+
+def test_a_command_stops_on_a_ctrl_c_a_finaliser_swallowed_outside_any_run(tmp_path):
+    """Every command runs in the redelivering hook, not only a run's tracked block: a Ctrl-C
+    that SQLAlchemy's weakref callback swallowed while a run was still loading its data
+    once let it train to its end (exit 0). In a process of its own: the interrupt ends the
+    process it lands in."""
+    import subprocess
+
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 130 and "carried on" not in done.stdout, done.stderr
+    assert time.monotonic() - started < 9

@@ -225,7 +225,8 @@ def plot_confusion(matrix: np.ndarray, vocab, path: Path, title: str) -> None:
 def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = None) -> RunResult:
     say = on_event or (lambda message: None)
     check_options(config)
-    check_store(config.tracking_uri)   # a store that cannot take the run fails before the data
+    # a store that cannot take the run fails before the data is read
+    check_store(config.tracking_uri, writes=True)
     spec = registry.model(config.model)
     registry.dataset(config.dataset)  # unknown names fail before any data is read
     plugin_config = model_config(spec, config.overrides, config.epochs)

@@ -64,7 +64,7 @@ def fail_stale_runs(uri: str | None = None,
     """Mark FAILED every RUNNING run whose process is gone; returns them."""
     stale = [run for run in running_runs(uri, experiments) if run.owner == GONE]
     if stale:
-        mlflow_client, _ = client(uri)
+        mlflow_client, _ = client(uri, writes=True)
         for run in stale:
             mlflow_client.set_tag(run.run_id, TAG + "error",
                                   f"its process (pid {run.pid} on {run.host}) is gone: killed "

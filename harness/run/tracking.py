@@ -47,7 +47,9 @@ def _mlflow():
     # mlflow configures its own loggers on import; quiet them after it has done so.
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.ERROR)
+    # its failures are logged with their tracebacks before they are raised, and the raised
+    # error is what slrbench reports, in one line
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     return mlflow
 
 
@@ -88,11 +90,15 @@ def artifact_root(uri: str) -> str | None:
     return (base / "mlartifacts").as_uri()
 
 
-def client(uri: str | None = None):
+def client(uri: str | None = None, writes: bool = False):
+    """An MLflow client on the store and its resolved URI. ``writes``: the command is about
+    to record runs, so a local store that cannot be written is refused now, in one line
+    (MLflow itself only fails at its first write, in pages of logged tracebacks)."""
     mlflow = _mlflow()
-    resolved = check_store(uri)
+    resolved = check_store(uri, writes)
     try:
         with _creation_lock(resolved):
+            _create_sqlite_store(resolved)
             return mlflow.MlflowClient(tracking_uri=resolved), resolved
     except Exception as error:  # noqa: BLE001 - mlflow raises many types for bad stores
         raise TrackingError(f"cannot open the MLflow store {resolved}: "
@@ -106,10 +112,14 @@ PROBE_SECONDS = 10
 _ANSWERED: set[str] = set()
 
 
-def check_store(uri: str | None = None) -> str:
-    """The resolved URI, once its local folder is known to be writable or its server to
-    answer; else one TrackingError line naming the URI."""
+def check_store(uri: str | None = None, writes: bool = False) -> str:
+    """The resolved URI, once its local folder is known to be writable (with ``writes``,
+    its sqlite file too) or its server to answer; else one TrackingError line naming the
+    URI."""
     resolved = resolve_uri(uri)
+    _require_known_scheme(resolved)
+    if writes:
+        _require_writable_file(resolved)
     if urlparse(resolved).scheme in ("http", "https") and resolved not in _ANSWERED:
         _mlflow()
         # the user's own shorter request timeout wins
@@ -143,6 +153,51 @@ def _creation_lock(uri: str):
         yield
     finally:
         os.close(folder)
+
+
+def _require_known_scheme(uri: str) -> None:
+    """A URI no MLflow store answers to fails now, not once the run has loaded its data."""
+    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+    scheme = urlparse(uri).scheme
+    known = _tracking_store_registry._registry
+    if len(scheme) > 1 and scheme not in known:   # one letter: a Windows drive, a path
+        raise TrackingError(f"--tracking-uri {uri}: MLflow has no store for '{scheme}://'; "
+                            f"use one of {', '.join(sorted(k for k in known if k))}, e.g. "
+                            "sqlite:///mlruns.db or http://HOST:5000")
+
+
+def _require_writable_file(uri: str) -> None:
+    path = local_store_path(uri) if uri.startswith("sqlite:") else None
+    if path is None or not path.exists():
+        return
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError as error:
+        raise TrackingError(f"the MLflow store {path} cannot be written ({error.strerror}); "
+                            "make it writable or pass --tracking-uri to another store"
+                            ) from None
+
+
+def _create_sqlite_store(uri: str) -> None:
+    """A new sqlite store is made whole in a temporary file beside it, then renamed into
+    place. MLflow creates and migrates the schema over seconds, and a store interrupted
+    there (Ctrl-C during a first run) was left half-made, refused by every later command
+    ("table ... already exists"). Called under the creation lock."""
+    path = local_store_path(uri) if uri.startswith("sqlite:") else None
+    if path is None or path.exists():
+        return
+    from mlflow.tracking._tracking_service.utils import _get_sqlalchemy_store
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new",
+                                         dir=path.parent)
+    os.close(handle)
+    try:
+        store = _get_sqlalchemy_store(f"sqlite:///{temporary}", None)
+        store.engine.dispose()
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def experiment_name(dataset: str, vocab: int) -> str:
@@ -213,7 +268,7 @@ class TrackedRun:
                  system_metrics: bool = False):
         if system_metrics:
             require_system_metrics()  # before the run exists: no run left RUNNING
-        self.client, self.uri = client(uri)
+        self.client, self.uri = client(uri, writes=True)
         self.experiment_id = ensure_experiment(self.client, experiment, self.uri)
         from harness.util.process import identity
         # the process, so that a run it leaves RUNNING (SIGKILL) can be found stale later

@@ -296,7 +296,7 @@ def plan_grid(config: SweepConfig, on_event: Say | None = None) -> Plan:
     result = Plan(config=config, tracking_uri=uri, models=models, points=points)
     # Creating the experiments here, once, spares parallel workers a race to create them
     # (and a first-use schema migration of a new sqlite store).
-    mlflow_client, _ = client(uri)
+    mlflow_client, _ = client(uri, writes=True)
     for name in result.experiments:
         ensure_experiment(mlflow_client, name, uri)
     existing = finished_runs(uri, result.experiments)

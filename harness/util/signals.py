@@ -43,11 +43,10 @@ def sigterm_interrupts() -> Iterator[None]:
 
     block = _Block(stop)
     previous = signal.signal(signal.SIGTERM, stop)
-    previous_hook = sys.unraisablehook
-    sys.unraisablehook = _interrupts_redelivered(previous_hook)
     _OPEN.append(block)
     try:
-        yield
+        with interrupts_never_swallowed():
+            yield
     except KeyboardInterrupt as interrupt:
         if block.terminated and not isinstance(interrupt, Terminated):
             # e.g. raised again plain by Ray
@@ -56,6 +55,18 @@ def sigterm_interrupts() -> Iterator[None]:
     finally:
         _OPEN.remove(block)
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def interrupts_never_swallowed() -> Iterator[None]:
+    """Within the block, a Ctrl-C (or SIGTERM) that lands in a finaliser is raised again
+    (:func:`_interrupts_redelivered`). Every command runs in one: such a Ctrl-C while a
+    run was still loading its data went unseen, and the run trained to its end."""
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _interrupts_redelivered(previous_hook)
+    try:
+        yield
+    finally:
         sys.unraisablehook = previous_hook
 
 
