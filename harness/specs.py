@@ -142,6 +142,9 @@ class DatasetSpec:
     vocab_sizes: tuple[int, ...] = ()
     # how `slrbench data extract --dataset NAME --videos DIR` finds the clips in DIR
     plan_extraction: Callable[[Path, ExtractionRequest], ExtractionPlan] | None = None
+    # the dataclass of its `--data-option key=value` settings; None: it takes none, and
+    # the harness refuses any (an option nobody reads would be logged as if it applied)
+    options: type | None = None
 
 
 class ProgressBar(Protocol):

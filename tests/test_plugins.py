@@ -1,14 +1,13 @@
 """Plugins: built-ins come through the entry-point group, and so does a package of a user's."""
-import contextlib
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from harness import registry
 from harness.errors import UnknownPlugin
+from tests.packages import installed
 
 BIN = Path(sys.executable).parent
 
@@ -90,38 +89,6 @@ def slrbench_models():
                       build=lambda config, info: Centroids(config, info.num_classes), load=load,
                       summary="third-party test plugin: wrist centroids", version="3")]
 '''
-
-
-PIP = [sys.executable, "-m", "pip", "-q"]
-
-
-@contextlib.contextmanager
-def installed(root: Path, distribution: str, version: str, entry_point: str, module: str,
-              source: str):
-    """A real package with one module registered under the ``slrbench`` entry points,
-    pip-installed for the duration of the block."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / f"{module}.py").write_text(source)
-    (root / "pyproject.toml").write_text(textwrap.dedent(f'''
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "{distribution}"
-        version = "{version}"
-        [project.entry-points.slrbench]
-        {entry_point} = "{module}"
-        [tool.setuptools]
-        py-modules = ["{module}"]
-    '''))
-    subprocess.run([*PIP, "install", "--no-deps", "--no-build-isolation", "--no-index",
-                    str(root)], check=True)
-    registry.plugin_manager.cache_clear()      # this process sees the new entry point too
-    try:
-        yield
-    finally:
-        subprocess.run([*PIP, "uninstall", "-y", distribution], check=True)
-        registry.plugin_manager.cache_clear()
 
 
 @pytest.fixture(scope="module")

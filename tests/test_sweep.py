@@ -27,6 +27,7 @@ from harness.sweep.plan import (SweepConfig, collect, model_plans, parse_seeds, 
                            plan_grid, run_grid, summarise)
 from harness.run.tracking import client, load_runs
 from tests.faults import interruptible
+from tests.packages import installed
 
 METRICS = ("test_top1", "test_top5", "test_mean_class_accuracy", "test_macro_f1",
            "val_top1")
@@ -156,34 +157,63 @@ def test_local_and_ray_backends_give_the_same_runs(tmp_path, ray_instance):
     assert len(load_runs(ray_uri)) == 3
 
 
+# A user's model whose training always fails: its cells fail inside their runs.
+FAILING_PLUGIN = '''
+from dataclasses import dataclass
+from harness.api import ModelSpec, hookimpl
+
+
+@dataclass(frozen=True)
+class Config:
+    pass
+
+
+class Diverges:
+    def fit(self, train, val, ctx):
+        raise FloatingPointError("the loss diverged to NaN in epoch 1")
+
+
+@hookimpl
+def slrbench_models():
+    return [ModelSpec(name="diverging", inputs="landmarks", config=Config,
+                      build=lambda config, info: Diverges(), load=lambda *a: Diverges(),
+                      summary="third-party test plugin whose training fails")]
+'''
+
+
 @pytest.mark.slow
-def test_failing_cell_is_recorded_and_only_it_is_retried(tmp_path, ray_instance):
-    # a C that scikit-learn refuses when the logistic regression is fitted: the baseline's
-    # runs raise inside the run, the key-frame MLP's finish (--vocab 1, the old way to fail
-    # a cell, is now refused before the sweep starts)
+def test_failing_cell_is_recorded_and_only_it_is_retried(tmp_path):
+    # the sweep runs as a user starts it, in its own process and its own Ray instance, so
+    # that its workers see the package installed here
     uri = uri_in(tmp_path, "fail.db")
-    args = ["sweep", "--models", "pooled_logreg,keyframe_mlp", "--dataset", "signo",
-            "--vocab", "2", "--seeds", "2", "--epochs", "1", "--set", "pooled_logreg.C=-1",
-            "--backend", "ray", "--tracking-uri", uri]
-    first = CliRunner().invoke(main, args, catch_exceptions=False)
-    assert first.exit_code == 1, first.output
-    assert first.output.count("failed: pooled_logreg on signo-2 seed") == 2
-    assert "'C' parameter" in first.output
-    assert "retry only those" in first.output
+    args = ["sweep", "--models", "diverging,keyframe_mlp", "--dataset", "signo", "--vocab",
+            "2", "--seeds", "2", "--epochs", "1", "--backend", "ray", "--tracking-uri", uri]
+    with installed(tmp_path / "diverging", "slrbench-diverging", "0.0.1", "diverging",
+                   "slrbench_diverging", FAILING_PLUGIN):
+        first = slrbench_process(*args, cwd=tmp_path)
+        assert first.returncode == 1, first.stdout + first.stderr
+        output = first.stdout + first.stderr
+        assert output.count("failed: diverging on signo-2 seed") == 2, output
+        assert "diverged to NaN" in output and "retry only those" in output
 
-    runs = load_runs(uri, finished_only=False)
-    failed = runs[runs["status"] == "FAILED"]
-    assert sorted(failed["tags.slrbench.model"]) == ["pooled_logreg", "pooled_logreg"]
-    assert failed["tags.slrbench.error"].str.contains("'C' parameter").all()
-    finished = set(runs.loc[runs["status"] == "FINISHED", "run_id"])
-    assert len(finished) == 2
+        runs = load_runs(uri, finished_only=False)
+        failed = runs[runs["status"] == "FAILED"]
+        assert sorted(failed["tags.slrbench.model"]) == ["diverging", "diverging"]
+        assert failed["tags.slrbench.error"].str.contains("diverged to NaN").all()
+        finished = set(runs.loc[runs["status"] == "FINISHED", "run_id"])
+        assert len(finished) == 2
 
-    second = CliRunner().invoke(main, args, catch_exceptions=False)
-    assert second.exit_code == 1, second.output
-    assert "2 failed, 2 skipped" in second.output
+        second = slrbench_process(*args, cwd=tmp_path)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "2 failed, 2 skipped" in second.stdout + second.stderr
     runs = load_runs(uri, finished_only=False)
     assert (runs["status"] == "FAILED").sum() == 4           # the failing cell was retried
     assert set(runs.loc[runs["status"] == "FINISHED", "run_id"]) == finished  # not redone
+
+
+def slrbench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).with_name("slrbench")), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
 
 
 def pool_workers(parent: int | None = None) -> list[int]:

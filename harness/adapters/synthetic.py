@@ -5,17 +5,21 @@ For tests and for scale benchmarks at MS-ASL-1000 size (``--vocab 1000``: 1000 c
 path of both hands relative to the shoulders; each signer adds its own position, scale and
 handedness noise, so a model must normalise to generalise across the signer-disjoint split.
 Options (``--data-option key=value``): ``clips_per_class`` (20), ``mean_frames`` (60),
-``signers`` (20), ``noise`` (0.02), ``seed`` (0). The data depend on these alone, never on
-the training seed.
+``signers`` (20), ``noise`` (0.02), ``seed`` (0); a value out of range (``LIMITS``) is
+refused before anything is generated. The data depend on these alone, never on the
+training seed.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from harness.data.packing import cache_key, cached_store
 from harness.data.clips import ClipSet, FACE, LEFT_HAND, LEFT_SHOULDER, N_LANDMARKS, POSE, RIGHT_HAND
+from harness.errors import BadConfig
 from harness.util.config import config_from_dict
 from harness.specs import DatasetRequest, DatasetSpec
 from harness.data.splits import group_disjoint_split
@@ -32,6 +36,33 @@ class SyntheticOptions:
     signers: int = 20
     noise: float = 0.02
     seed: int = 0
+
+
+# Each option's smallest value (and the largest, where there is one) and why: outside them
+# a build writes no clip, or numpy refuses the value halfway through generating.
+LIMITS = {
+    "clips_per_class": (1, None, "a whole number of at least 1 (clips generated per class)"),
+    "mean_frames": (1, None, "a whole number of at least 1 (the clips' mean length in "
+                             "frames)"),
+    "signers": (2, None, "a whole number of at least 2 (a signer-disjoint split needs "
+                         "signers to hold out)"),
+    "noise": (0.0, 1.0, "between 0 and 1 (the jitter's standard deviation, in image "
+                        "widths)"),
+    "seed": (0, None, "a whole number of at least 0"),
+}
+
+
+def check_options(options: SyntheticOptions) -> SyntheticOptions:
+    """``options``, or :class:`BadConfig` naming the first ``--data-option`` out of range."""
+    for name, (low, high, allowed) in LIMITS.items():
+        value = getattr(options, name)
+        if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+                or isinstance(low, int) and not isinstance(value, numbers.Integral)
+                or not math.isfinite(value) or value < low
+                or (high is not None and value > high)):
+            raise BadConfig(f"--data-option {name}={value!r}: out of range for the synthetic "
+                            f"dataset; {name} must be {allowed}")
+    return options
 
 
 def _templates(rng: np.random.Generator):
@@ -99,7 +130,8 @@ def _build(path, num_classes: int, options: SyntheticOptions) -> None:
 
 
 def load(request: DatasetRequest) -> ClipSet:
-    options = config_from_dict(SyntheticOptions, dict(request.options))
+    options = check_options(config_from_dict(SyntheticOptions, dict(request.options),
+                                             option="--data-option"))
     num_classes = request.vocab or DEFAULT_CLASSES
     key = cache_key(NAME, num_classes, *(getattr(options, f.name) for f in fields(options)))
     store = cached_store(request.cache_dir / f"{NAME}-{num_classes}-{key}",
@@ -110,5 +142,6 @@ def load(request: DatasetRequest) -> ClipSet:
     return clips
 
 
-SPEC = DatasetSpec(name=NAME, load=load, vocab_sizes=(10, 100, 1000),
+SPEC = DatasetSpec(name=NAME, load=load, options=SyntheticOptions,
+                   vocab_sizes=(10, 100, 1000),
                    summary="generated landmark motion, any size (--vocab N classes); for tests/scale")

@@ -32,8 +32,21 @@ def slice_vocabulary(clips: ClipSet, vocab: int) -> ClipSet:
     return kept
 
 
+def check_data_options(dataset: str, options: dict) -> None:
+    """Options the dataset does not declare are refused before anything is loaded."""
+    if not options:
+        return
+    spec = registry.dataset(dataset)
+    if spec.options is None:
+        raise BadConfig(f"--data-option {', '.join(sorted(options))}: dataset {dataset!r} "
+                        "takes no options")
+    from harness.util.config import config_from_dict
+    config_from_dict(spec.options, dict(options), option="--data-option")
+
+
 def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitManifest]:
     spec = registry.dataset(dataset)
+    check_data_options(dataset, request.options)
     clips = spec.load(request)
     # An adapter that resolved --vocab itself (e.g. dropping classes it has no data for)
     # says so; slicing again would refuse the smaller vocabulary it chose.

@@ -10,15 +10,20 @@ from harness.errors import BadConfig
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_EXAMPLES = {"--set": "epochs=20"}        # options whose keys every user shares
 
 
-def parse_set_options(items: Iterable[str]) -> dict[str, str]:
-    """``["lr=0.001", "stages=3"]`` -> ``{"lr": "0.001", "stages": "3"}``."""
+def parse_set_options(items: Iterable[str], option: str = "--set") -> dict[str, str]:
+    """``["lr=0.001", "stages=3"]`` -> ``{"lr": "0.001", "stages": "3"}``.
+
+    ``option`` is the command-line option the items came from (``--set``,
+    ``--data-option``): the error for an item without ``=`` names it."""
     parsed: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise BadConfig(f"--set {item!r}: expected key=value, e.g. --set epochs=20")
+            example = f", e.g. {option} {_EXAMPLES[option]}" if option in _EXAMPLES else ""
+            raise BadConfig(f"{option} {item!r}: expected key=value{example}")
         parsed[key.strip()] = value.strip()
     return parsed
 
@@ -66,8 +71,9 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
     return value
 
 
-def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
-    """Build ``config_cls`` from defaults plus ``values`` (strings are coerced)."""
+def config_from_dict(config_cls: type, values: dict[str, Any], option: str = "--set") -> Any:
+    """Build ``config_cls`` from defaults plus ``values`` (strings are coerced); ``option``
+    is what a value that does not coerce is called (``--data-option`` for a dataset's)."""
     if not dataclasses.is_dataclass(config_cls):
         raise TypeError(f"{config_cls!r} is not a dataclass")
     hints = typing.get_type_hints(config_cls)
@@ -76,10 +82,11 @@ def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
     if unknown:
         raise BadConfig(f"{config_cls.__name__} has no option {', '.join(unknown)}; "
                         f"options: {', '.join(sorted(names))}")
-    coerced = {k: _coerce(v, hints[k], f"--set {k}") for k, v in values.items()}
+    coerced = {k: _coerce(v, hints[k], f"{option} {k}") for k, v in values.items()}
     try:
         return config_cls(**coerced)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, ArithmeticError) as error:
+        # ArithmeticError: a check in __post_init__ that divides by a value (heads=0)
         raise BadConfig(f"{config_cls.__name__}: {error}") from None
 
 

@@ -7,18 +7,20 @@ learned anything a linear read-out of pooled coordinates could not.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness.api import (PARTS, ClipSet, ClipSetInfo, ModelSpec, RunContext, Unlabelled,
-                         atomic_path, hookimpl, read_model_meta, shoulder_normalise,
+from harness.api import (PARTS, BadConfig, ClipSet, ClipSetInfo, ModelSpec, RunContext,
+                         Unlabelled, atomic_path, hookimpl, read_model_meta, shoulder_normalise,
                          write_model_meta)
 
 FORMAT = "slrbench-pooled_logreg/1"
 META_FILE = "config.json"
 WEIGHTS_FILE = "pooled_logreg.npz"
+ORIGINS = ("midpoint", "left_shoulder")      # what shoulder_normalise takes
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,29 @@ class PooledLogRegConfig:
     max_iter: int = 2000
     origin: str = "midpoint"            # shoulder normalisation origin
     parts: tuple[str, ...] = ("pose", "left_hand", "right_hand")
+
+    def __post_init__(self) -> None:
+        def bad(message: str) -> None:
+            raise BadConfig(f"pooled_logreg: {message}")
+
+        # C = inf is allowed: no regularisation, which scikit-learn accepts.
+        if not (isinstance(self.C, numbers.Real) and self.C > 0):      # NaN fails > 0
+            bad(f"C={self.C}; it must be a number > 0 (inverse regularisation strength)")
+        if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
+            bad(f"max_iter={self.max_iter}; it must be at least 1")
+        if self.origin not in ORIGINS:
+            bad(f"origin={self.origin!r}; it must be one of {', '.join(ORIGINS)}")
+        parts = self.parts
+        if not isinstance(parts, (tuple, list)) or not parts:
+            shown = repr(",".join(parts) if isinstance(parts, (tuple, list)) else parts)
+            bad(f"parts={shown}; give one or more of {', '.join(PARTS)}, comma-separated")
+        unknown = [p for p in parts if p not in PARTS]
+        if unknown:
+            what = "is not a part" if len(unknown) == 1 else "are not parts"
+            bad(f"parts={','.join(map(str, parts))}: {', '.join(map(repr, unknown))} {what}; "
+                f"use {', '.join(PARTS)}")
+        if len(set(parts)) != len(parts):
+            bad(f"parts={','.join(parts)} names a part twice")
 
 
 def pooled_features(clip: np.ndarray, config: PooledLogRegConfig) -> np.ndarray:

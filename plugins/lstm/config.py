@@ -1,8 +1,11 @@
 """The LSTM baseline's options, defaults in one place (``--set key=value`` overrides)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
+
+from harness.api import BadConfig
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,41 @@ class LSTMConfig:
     threads: int = 1                      # TensorFlow CPU threads (0: TensorFlow's choice)
 
     def __post_init__(self) -> None:
-        if self.frames < 2:
-            raise ValueError("frames must be at least 2")
-        if not self.lstm_units or min(self.lstm_units) < 1:
-            raise ValueError("lstm_units needs one or more positive sizes, e.g. 64,64")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be positive")
-        if not 0.0 <= self.augment_prob <= 1.0:
-            raise ValueError("augment_prob must lie in [0, 1]")
+        def bad(message: str) -> None:
+            raise BadConfig(f"lstm: {message}")
+
+        for name, allowed in (("normalise", ("none", "shoulder", "wrist")),
+                              ("coords", ("xy", "xyz")), ("monitor", ("val_loss", "val_top1"))):
+            if getattr(self, name) not in allowed:
+                bad(f"{name}={getattr(self, name)!r}; use one of {', '.join(allowed)}")
+        for name in ("presence_flags", "standardise", "shift", "scale", "noise", "balance"):
+            if getattr(self, name) not in (True, False):
+                bad(f"{name}={getattr(self, name)!r}; use true or false")
+        # Comparisons are written so that NaN fails them.
+        if not self.frames >= 2:
+            bad(f"frames={self.frames}; it must be at least 2")
+        units = self.lstm_units
+        if not isinstance(units, (tuple, list)) or not units or not all(u >= 1 for u in units):
+            shown = ",".join(map(str, units)) if isinstance(units, (tuple, list)) else units
+            bad(f"lstm_units={shown!r}; give one or more positive layer sizes, e.g. 64,64")
+        for name in ("dense_units", "epochs", "batch_size", "patience"):
+            if not getattr(self, name) >= 1:
+                bad(f"{name}={getattr(self, name)}; it must be at least 1")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("dropout must lie in [0, 1)")
+            bad(f"dropout={self.dropout}; use a value in [0, 1)")
+        if not 0.0 < self.learning_rate < math.inf:
+            bad(f"learning_rate={self.learning_rate}; it must be a number > 0")
+        if not self.lr_patience >= 0:
+            bad(f"lr_patience={self.lr_patience}; use 0 (never halve the rate) or more")
+        for name in ("shift_max", "noise_std"):
+            if not 0.0 <= getattr(self, name) < math.inf:
+                bad(f"{name}={getattr(self, name)}; it must be a number >= 0")
+        # Zoom factors are drawn from 1 +- scale_max: at 1 a clip could shrink to a point.
+        if not 0.0 <= self.scale_max < 1.0:
+            bad(f"scale_max={self.scale_max}; use a value in [0, 1)")
+        if not 0.0 <= self.augment_prob <= 1.0:
+            bad(f"augment_prob={self.augment_prob}; use a value in [0, 1]")
+        if not self.per_class >= 0:
+            bad(f"per_class={self.per_class}; use 0 (the largest class) or more")
+        if not self.threads >= 0:
+            bad(f"threads={self.threads}; use 0 (TensorFlow's choice) or more")

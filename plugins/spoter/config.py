@@ -1,8 +1,11 @@
 """SPOTER's options, defaults in one place (``--set key=value`` overrides)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
+
+from harness.api import BadConfig
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,39 @@ class SpoterConfig:
     threads: int = 1
 
     def __post_init__(self) -> None:
+        def bad(message: str) -> None:
+            raise BadConfig(f"spoter: {message}")
+
+        for name, allowed in (("variant", ("paper", "study")), ("optimizer", ("adam", "sgd"))):
+            if getattr(self, name) not in allowed:
+                bad(f"{name}={getattr(self, name)!r}; use one of {', '.join(allowed)}")
+        for name in ("wrists_from_hands", "augment"):
+            if getattr(self, name) not in (True, False):
+                bad(f"{name}={getattr(self, name)!r}; use true or false")
+        # Comparisons are written so that NaN fails them.
+        for name in ("d_model", "heads", "encoder_layers", "decoder_layers", "feedforward",
+                     "max_frames", "epochs", "batch_size", "patience"):
+            if not getattr(self, name) >= 1:
+                bad(f"{name}={getattr(self, name)}; it must be at least 1")
         if self.d_model % self.heads:
-            raise ValueError(f"d_model {self.d_model} must be divisible by heads {self.heads}")
-        if self.encoder_layers < 1 or self.decoder_layers < 1:
-            raise ValueError("encoder_layers and decoder_layers must be at least 1")
-        if self.max_frames < 1 or self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("max_frames, epochs and batch_size must be positive")
+            bad(f"d_model={self.d_model} must be divisible by heads={self.heads}")
+        if not 0.0 <= self.dropout < 1.0:
+            bad(f"dropout={self.dropout}; use a value in [0, 1)")
         for name in ("augment_prob", "arm_rotate_prob", "mirror_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1]")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("dropout must lie in [0, 1)")
+                bad(f"{name}={getattr(self, name)}; use a value in [0, 1]")
+        if not 0.0 < self.learning_rate < math.inf:
+            bad(f"learning_rate={self.learning_rate}; it must be a number > 0")
+        if not 0.0 <= self.weight_decay < math.inf:
+            bad(f"weight_decay={self.weight_decay}; it must be a number >= 0")
+        # Angles are drawn from +-the value: a magnitude, at most a half turn.
+        for name in ("rotate_deg", "arm_rotate_deg", "study_rotate_deg"):
+            if not 0.0 <= getattr(self, name) <= 180.0:
+                bad(f"{name}={getattr(self, name)}; use degrees in [0, 180]")
+        # Shears cut up to this fraction of the frame from a side (both sides, for the
+        # squeeze): at 0.5 the warped frame collapses and the homography is singular.
+        for name in ("perspective_ratio", "squeeze_ratio"):
+            if not 0.0 <= getattr(self, name) < 0.5:
+                bad(f"{name}={getattr(self, name)}; use a fraction in [0, 0.5)")
+        if not self.threads >= 0:
+            bad(f"threads={self.threads}; use 0 (torch's own setting) or more")
