@@ -56,15 +56,24 @@ def read_index(folder: Path, index_file: Path | None = None) -> pd.DataFrame:
     if not index_file.is_file():
         raise BadAnnotations(f"{index_file}: no such index file; give --index a CSV with "
                              f"{COLUMNS_HELP}")
+    index = read_text_csv(index_file, f"a header row with {COLUMNS_HELP}, saved as UTF-8")
+    return normalise_index(index, folder, str(index_file))
+
+
+def read_text_csv(path: Path, needs: str) -> pd.DataFrame:
+    """Every cell of a CSV as text (an empty cell is ``""``, never NaN); a file that cannot
+    be read as one is a :class:`BadAnnotations` line naming ``path`` and what it ``needs``."""
     try:
-        index = pd.read_csv(index_file, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except PermissionError:
+        raise BadAnnotations(f"{path}: permission denied; make it readable") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as error:
+        text = (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
         kind = "not UTF-8 text: " if isinstance(error, UnicodeDecodeError) else \
             "an empty file: " if isinstance(error, pd.errors.EmptyDataError) else ""
-        raise BadAnnotations(f"{index_file}: not a readable CSV ({kind}{text}); it needs a "
-                             f"header row with {COLUMNS_HELP}, saved as UTF-8") from None
-    return normalise_index(index, folder, str(index_file))
+        raise BadAnnotations(f"{path}: not a readable CSV ({kind}{text}); it needs "
+                             f"{needs}") from None
 
 
 def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.data.index import read_text_csv
 from harness.errors import BadAnnotations
 from harness.util.paths import manifests_dir
 from harness.report.collect import Benchmark
@@ -65,11 +66,10 @@ def load_sota(path: Path | None = None) -> list[SotaRow]:
     if not path.exists():
         raise BadAnnotations(f"{path} does not exist; restore datasets/sota.csv from the "
                              "repository or pass --sota PATH")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise BadAnnotations(f"{path} is not a readable CSV ({str(error).splitlines()[0]}); "
-                             f"its header must be {','.join(COLUMNS)}") from None
+    if path.is_dir():
+        raise BadAnnotations(f"{path} is a folder, not a CSV file; pass --sota PATH of a CSV "
+                             f"whose header is {','.join(COLUMNS)}")
+    table = read_text_csv(path, f"the header {','.join(COLUMNS)} (or pass another --sota)")
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise BadAnnotations(f"{path} lacks columns {missing}; its header must be "
@@ -98,7 +98,9 @@ def load_sota(path: Path | None = None) -> list[SotaRow]:
 
 
 def _inputs(inputs: str) -> str:
-    return "RGB" if inputs == "video" else "pose"
+    # what the model reads; which parts the landmarks hold (hands only, say) is the
+    # benchmark's protocol, shown with its table
+    return "RGB" if inputs == "video" else "landmarks"
 
 
 @dataclass
