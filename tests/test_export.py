@@ -93,3 +93,12 @@ def test_a_format_the_model_does_not_offer_is_one_line(lstm_run, uri, tmp_path):
     assert result.exit_code == 2, result.output
     assert "exports to tflite, not onnx" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not target.exists()
+
+
+@pytest.mark.slow
+def test_an_out_name_of_another_format_is_one_line(lstm_run, uri, tmp_path):
+    target = tmp_path / "signs.onnx"
+    result = cli("export", "--run", lstm_run, "--format", "tflite", "--out", str(target),
+                 "--tracking-uri", uri)
+    assert result.exit_code == 2, result.output
+    assert "ending in .tflite" in result.output and not target.exists()

@@ -41,6 +41,9 @@ def export_run(run_id: str, fmt: str, out: Path | None = None,
         target = Path(out) if out is not None else default_output(name, run_id, fmt)
         if target.is_dir():
             target = target / default_output(name, run_id, fmt).name
+        elif target.suffix.lower() != FORMATS[fmt]:
+            raise BadConfig(f"--out {target}: a {fmt} export is a {FORMATS[fmt]} file; give "
+                            f"--out a name ending in {FORMATS[fmt]}, or a folder")
         if verbose:
             return Path(exporter(target, fmt))
         from harness.util.quiet import fd_stderr_silenced
