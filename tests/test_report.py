@@ -153,6 +153,9 @@ def test_keyframe_details_show_honest_oracle_and_gallery(report):
                               dtype={"clip_id": str})
     assert set(clips) <= set(predictions["clip_id"])
     assert gallery.count('class="tag wrong"') + gallery.count('class="tag right"') == len(clips)
+    # a template line break eaten by the renderer glued words together ("(seed 0)drawn")
+    words = re.sub(r"<[^>]+>", "", gallery)
+    assert not re.search(r"\)drawn|(right|wrong)true", words), words[:400]
 
 
 def test_sota_only_where_comparable_and_provenance(report):
@@ -213,3 +216,23 @@ def test_report_errors_are_one_line(report, tmp_path):
                                    str(bad), "--out", str(tmp_path / "y.html")])
     assert outcome.exit_code == 2 and str(bad) in outcome.output
     assert not (tmp_path / "y.html").exists()
+
+
+def test_top5_of_five_signs_or_fewer_is_not_a_figure(report):
+    # top-5 of 5 signs is 100 % whatever the model: a dash, not a figure
+    for result, dash in ((report["results"][2], True), (report["results"][3], False)):
+        section = _section(report["text"], "bench-", result.split_hash)
+        table = section[section.index('<table class="headline">'):section.index("</table>")]
+        heads = re.findall(r"<th(?: [^>]*)?>(?:<em>)?([^<]*)", table)
+        top5 = heads.index("Top-5 (%)") - 2              # past the Model and n columns
+        values = [row[top5] for row in _figure_rows(table)]
+        assert values and all((value == "–") == dash for value in values), values
+
+
+def _figure_rows(table: str) -> list[list[str]]:
+    """Each body row's figure cells (past the model and n columns, whose cells carry more
+    attributes), as text."""
+    rows = []
+    for body in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)[1:]:
+        rows.append(re.findall(r'<td class="num[^"]*">([^<]*)', body))
+    return rows

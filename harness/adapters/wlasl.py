@@ -82,7 +82,8 @@ WRIST = 0
 SIDE_OFFSET = 0.1            # image widths: where a slot not seen yet is assumed to be
 IMAGE_CENTRE = 0.5
 CACHE_VERSION = 2            # bump when the conversion changes
-PROTOCOL = "official WLASL split (train / val / test as given); WLASL-N = class index < N"
+PROTOCOL = ("official WLASL split (train / val / test as given; not guaranteed "
+            "signer-independent); WLASL-N = class index < N")
 RULES = {
     "side": "side: two hands by image x (image-right = signer's left); a lone hand by the "
             "image half it is in",
@@ -451,7 +452,8 @@ def _class_names(labels, vocab: list[str], limit: int = 8) -> str:
 
 
 def load(request: DatasetRequest) -> ClipSet:
-    options = config_from_dict(WlaslOptions, dict(request.options))
+    options = config_from_dict(WlaslOptions, dict(request.options),
+                               option="--data-option")
     root = Path(request.data_dir or default_dir())
     source, folders = open_source(root)
     split_file = choose_split_file(folders, request.vocab, options.split_file)
@@ -491,7 +493,10 @@ def load(request: DatasetRequest) -> ClipSet:
     if left_out:
         params["wlasl.left_out"] = str(len(set(left_out) & set(official["clip_id"])))
     clips = _check_classes(clips, vocab, split_file, options.drop_missing_classes, params)
-    clips.notes["protocol"] = PROTOCOL
+    # the shipped landmarks hold hands only: a reader comparing with body-and-hand models
+    # must see it wherever the figure stands
+    clips.notes["protocol"] = PROTOCOL + ("; hands only (no pose or face)"
+                                          if "pose" in clips.lacks else "")
     clips.notes["params"] = params
     clips.notes["summary"] = (
         f"WLASL{size} ({split_file.name}): landmarks for {params['coverage.all']} official "
@@ -563,7 +568,7 @@ def plan_extraction(videos_dir: Path, request: ExtractionRequest) -> ExtractionP
     return ExtractionPlan(index, glosses, NAME, note)
 
 
-SPEC = DatasetSpec(name=NAME, load=load, default_data_dir=default_dir,
+SPEC = DatasetSpec(name=NAME, load=load, options=WlaslOptions, default_data_dir=default_dir,
                    inputs=("landmarks",), vocab_sizes=VOCAB_SIZES,
                    plan_extraction=plan_extraction,
                    summary="WLASL 100/300/1000/2000 (official split; shipped: WLASL300 hand "

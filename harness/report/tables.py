@@ -101,12 +101,19 @@ class TableRow:
     missing: list[str] = field(default_factory=list)   # runs without predictions
 
 
+# Top-5 of a vocabulary of five signs or fewer is 100 % by construction: no figure.
+TOP5_MIN_VOCAB = 6
+
+
 def _cells(stats: dict[str, MeanStd], uncertainty: Uncertainty | None, columns,
-           strong_top1: bool = False) -> list[Cell]:
+           strong_top1: bool = False, vocab: int | None = None) -> list[Cell]:
     cells = []
     for column in columns:
         metric = column.metric
         stat = stats[metric.key]
+        if metric.key == "top5" and vocab is not None and vocab < TOP5_MIN_VOCAB:
+            cells.append(Cell("–", low_value=column.low_value))
+            continue
         bounds = uncertainty.intervals.get(metric.key) if uncertainty else None
         cells.append(Cell(plain(stat.mean, metric.kind),
                           spread(stat, metric.kind) if column.with_spread else "",
@@ -128,7 +135,8 @@ def headline_rows(headline: Headline) -> list[TableRow]:
             note = f"{row.candidates} configurations, no validation figures: most seeds"
         rows.append(TableRow(
             config.variant, config.version, config.n, ", ".join(map(str, config.seeds)),
-            _cells(config.stats, row.uncertainty, HEADLINE_COLUMNS, row is marked),
+            _cells(config.stats, row.uncertainty, HEADLINE_COLUMNS, row is marked,
+                   headline.benchmark.vocab),
             note=note, marked=row is marked, chosen=True,
             missing=row.uncertainty.outcomes.missing if row.uncertainty.known
             else config.run_ids))
@@ -143,7 +151,8 @@ def configuration_rows(benchmark: Benchmark, uncertainty: dict[str, Uncertainty]
         rows.append(TableRow(
             config.variant, version_label(config.version), config.n,
             ", ".join(map(str, config.seeds)),
-            _cells(config.stats, uncertainty.get(config.key), ALL_COLUMNS),
+            _cells(config.stats, uncertainty.get(config.key), ALL_COLUMNS,
+                   vocab=benchmark.vocab),
             chosen=config.key in chosen))
     return rows
 
