@@ -54,7 +54,8 @@ def test_class_mean_interval_equals_a_clip_by_clip_computation():
     per_clip = rng.integers(0, 3, size=30) / 2        # seed means of 2 seeds: 0, 0.5, 1
     replicates = 300
     ci = stats.bootstrap_class_mean(per_clip, labels, key="k", replicates=replicates)
-    rows = np.concatenate(list(stats._resamples(30, replicates, stats.generator(0, "k"))))
+    rows = np.concatenate(list(stats.stratified_resamples(labels, replicates,
+                                                          stats.generator(0, "k"))))
     direct = []
     for row in rows:
         recalls = []
@@ -66,6 +67,18 @@ def test_class_mean_interval_equals_a_clip_by_clip_computation():
     assert (ci.low, ci.high) == pytest.approx(tuple(expected), abs=1e-12)
     full = np.mean([per_clip[labels == k].mean() for k in range(5)])
     assert ci.low <= full <= ci.high
+
+
+def test_class_mean_resamples_keep_every_class_and_its_clip_count():
+    # one clip over all clips would drop the classes of one or two clips from many
+    # resamples, skewing the interval of a figure that averages over every class
+    labels = np.array([0] * 20 + [1] * 2 + [2] + [3] * 7)
+    rows = np.concatenate(list(stats.stratified_resamples(labels, 1200,
+                                                          stats.generator(0, "k"))))
+    assert rows.shape == (1200, labels.size)
+    counts = np.stack([np.bincount(labels[row], minlength=4) for row in rows])
+    assert (counts == np.bincount(labels)).all()
+    assert len(np.unique(rows[:, 20])) == 2          # class 1's clips are drawn from its own
 
 
 def _paired(a_only: int, b_only: int, both: int, neither: int):

@@ -85,6 +85,19 @@ def bootstrap_mean(per_clip, *, seed: int = 0, key: str = "",
     return _percentile_interval(means, level)
 
 
+def stratified_resamples(labels: np.ndarray, replicates: int,
+                         rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Blocks of bootstrap index rows that redraw each class's clips from that class alone,
+    so every row holds every class with its own number of clips."""
+    members = [np.flatnonzero(labels == klass) for klass in np.unique(labels)]
+    done = 0
+    while done < replicates:
+        block = min(CHUNK, replicates - done)
+        yield np.concatenate([clips[rng.integers(0, len(clips), size=(block, len(clips)))]
+                              for clips in members], axis=1)
+        done += block
+
+
 def class_means(per_clip: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Mean per-class accuracy of each resample (a row of clip indices): the mean over the
     classes present in the resample of the class's mean correctness."""
@@ -102,14 +115,17 @@ def class_means(per_clip: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> n
 def bootstrap_class_mean(per_clip, labels, *, seed: int = 0, key: str = "",
                          replicates: int = INTERVAL_REPLICATES, level: float = LEVEL
                          ) -> Interval | None:
-    """Percentile interval of the mean per-class accuracy (classes resampled with clips)."""
+    """Percentile interval of the mean per-class accuracy, each class's clips resampled
+    within the class: the test split fixes which signs are tested and how often, and a
+    resample that left out a small class (as one over all clips does, most often the
+    classes of one or two clips) would average over other signs than the figure does."""
     values = np.asarray(per_clip, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     if values.size == 0:
         return None
     rng = generator(seed, key)
     means = np.concatenate([class_means(values, labels, rows)
-                            for rows in _resamples(values.size, replicates, rng)])
+                            for rows in stratified_resamples(labels, replicates, rng)])
     return _percentile_interval(means, level)
 
 
