@@ -234,7 +234,8 @@ def test_variants_differing_in_many_fields_are_named_by_their_departures():
     assert len(set(by_run.values())) == 5
     detail = dict(zip(tidy["run_id"], tidy["variant_detail"]))
     # what the hash stands for, for the report's note
-    assert detail["all"] == "epochs=5, hidden1=8, stages=1, threads=4, train_key=argmax"
+    assert detail["all"] == ("epochs=5, hidden1=8, stages=1, threads=4, train_key=argmax (where "
+                             "it departs from the keyframe_mlp configuration most runs used)")
     assert {detail[r] for r in ("u0", "s3", "ep", "ak")} == {""}
 
 
@@ -247,3 +248,27 @@ def test_a_published_page_names_a_local_store_by_its_path_under_the_checkout(tmp
     elsewhere = tmp_path.parent / "other.db"
     assert shown_uri(f"sqlite:///{elsewhere}") == f"sqlite:///{elsewhere}"
     assert shown_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+def test_variants_of_an_installed_plugin_are_named_against_its_defaults():
+    # a bare name is the plugin's defaults, even where every run of it set something (the
+    # published spoter runs on signo all had epochs=30 and were shown as plain "spoter")
+    defaults = collect.plugin_defaults("pooled_logreg")
+    assert defaults is not None and defaults["C"] == "1.0"
+    changed = {"C": "0.1"}
+    everything = {"C": "0.1", "max_iter": "50", "origin": "left_shoulder", "parts": "('pose',)"}
+    rows = [_search_runs_row(f"d{seed}", "pooled_logreg", "h1" * 32, seed, 0.9, **defaults)
+            for seed in range(2)]
+    rows += [_search_runs_row(f"c{seed}", "pooled_logreg", "h1" * 32, seed, 0.8,
+                              **{**defaults, **changed}) for seed in range(3)]
+    rows.append(_search_runs_row("all", "pooled_logreg", "h1" * 32, 0, 0.7, **everything))
+    tidy = collect.tidy_runs(pd.DataFrame(rows), {"1": "signo-10"})
+    by_run = dict(zip(tidy["run_id"], tidy["variant"]))
+    assert by_run["d0"] == "pooled_logreg"                  # fewer runs, still the bare name
+    assert by_run["c0"] == "pooled_logreg (C=0.1)"
+    assert by_run["all"].startswith("pooled_logreg (config ")
+    detail = dict(zip(tidy["run_id"], tidy["variant_detail"]))["all"]
+    assert detail.startswith("C=0.1 (default 1.0), max_iter=50 (default 2000), ")
+    assert detail.endswith("(where it departs from the pooled_logreg defaults)")
+    only = collect.tidy_runs(pd.DataFrame(rows[2:3]), {"1": "signo-10"})
+    assert list(only["variant"]) == ["pooled_logreg (C=0.1)"]   # alone, and still not bare

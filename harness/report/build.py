@@ -205,9 +205,7 @@ class Builder:
             for configuration in bench.configurations:
                 detail = configuration.runs["variant_detail"].iloc[0]
                 if detail:
-                    view.notes.append(f"{configuration.variant}: {detail} (where it departs "
-                                      f"from the {configuration.model} configuration most "
-                                      "runs used).")
+                    view.notes.append(f"{configuration.variant}: {detail}.")
             lacking = sorted({run[:8] for row in view.rows for run in row.missing})
             if lacking:
                 view.notes.append(f"Runs without a usable predictions.csv count in mean ± std "

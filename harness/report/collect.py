@@ -133,11 +133,13 @@ def variant_labels(tidy: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The model name, plus the config fields that tell its variants apart; and, for a
     label abbreviated to its config hash, the fields it stands for (else "").
 
-    ``keyframe_mlp`` alone while only one config of it was run; ``keyframe_mlp
-    (stages=1)`` and ``keyframe_mlp (stages=2)`` once both were. When more than
-    ``MAX_VARIANT_FIELDS`` fields differ across the variants, each variant is named by the
-    fields where it departs from the most-run value of each field (``keyframe_mlp
-    (stages=3)``); the most-run config keeps the bare name. A label that would still be
+    Where the plugin is installed and its runs logged its current fields, a variant is
+    named by the fields where it departs from the plugin's defaults (``keyframe_mlp
+    (stages=3)``; the bare name is the defaults). Otherwise ``keyframe_mlp`` alone while
+    only one config of it was run; ``keyframe_mlp (stages=1)`` and ``keyframe_mlp
+    (stages=2)`` once both were, and when more than ``MAX_VARIANT_FIELDS`` fields differ
+    across the variants, the fields where each departs from the most-run value of each
+    field; the most-run config keeps the bare name. A label that would still be
     ambiguous, or list too many fields, carries the config hash, and its detail lists the
     fields so the report can say what the hash means. A model run in more than one plugin
     version names the version too (``spoter (lr=0.01), v2``).
@@ -155,28 +157,56 @@ def variant_labels(tidy: pd.DataFrame) -> tuple[list[str], list[str]]:
     return labels, details
 
 
+def plugin_defaults(model: str) -> dict[str, str] | None:
+    """The registered plugin's default config as its runs log it (``str`` of each field;
+    unset ones left out, as :func:`_prefixed` reads them), or None if it is not here."""
+    import dataclasses
+
+    from harness import registry
+    from harness.errors import UnknownPlugin
+    try:
+        config_cls = registry.model(model).config
+        values = dataclasses.asdict(config_cls())
+    except (UnknownPlugin, TypeError):          # not installed, or no defaults to build
+        return None
+    return {k: str(v) for k, v in values.items() if v is not None and str(v) != ""}
+
+
 def _config_names(model: str, runs: pd.DataFrame) -> dict[str, tuple[str, str]]:
     counts = runs["config_hash"].value_counts()
     hashes = list(dict.fromkeys(runs["config_hash"]))
-    if len(hashes) == 1:
-        return {hashes[0]: (model, "")}
     configs = {h: runs.loc[runs["config_hash"] == h, "config"].iloc[0] for h in hashes}
-    keys = sorted(set().union(*configs.values()))
-    differing = [k for k in keys if len({configs[h].get(k) for h in hashes}) > 1]
-    if len(differing) <= MAX_VARIANT_FIELDS:
-        shown = {h: differing for h in hashes}
-    else:
-        usual = {k: _most_run(configs, counts, k) for k in differing}
-        shown = {h: [k for k in differing if configs[h].get(k) != usual[k]] for h in hashes}
+    defaults = plugin_defaults(model)
+    if defaults is not None and all(set(c) == set(defaults) for c in configs.values()):
+        # the plugin's own defaults are the reference: a bare name means exactly them
+        shown = {h: [k for k in sorted(defaults) if configs[h][k] != defaults[k]]
+                 for h in hashes}
+        reference = f"where it departs from the {model} defaults"
 
-    def fields(h: str) -> str:
-        return ", ".join(f"{k}={configs[h].get(k, '-')}" for k in shown[h])
+        def fields(h: str, with_defaults: bool = False) -> str:
+            return ", ".join(f"{k}={configs[h][k]}" + (f" (default {defaults[k]})"
+                                                       if with_defaults else "")
+                             for k in shown[h])
+    else:
+        if len(hashes) == 1:
+            return {hashes[0]: (model, "")}
+        keys = sorted(set().union(*configs.values()))
+        differing = [k for k in keys if len({configs[h].get(k) for h in hashes}) > 1]
+        if len(differing) <= MAX_VARIANT_FIELDS:
+            shown = {h: differing for h in hashes}
+        else:
+            usual = {k: _most_run(configs, counts, k) for k in differing}
+            shown = {h: [k for k in differing if configs[h].get(k) != usual[k]] for h in hashes}
+        reference = f"where it departs from the {model} configuration most runs used"
+
+        def fields(h: str, with_defaults: bool = False) -> str:
+            return ", ".join(f"{k}={configs[h].get(k, '-')}" for k in shown[h])
 
     named, details = {}, {h: "" for h in hashes}
     for h in hashes:
         if len(shown[h]) > MAX_VARIANT_FIELDS:
             named[h] = f"{model} (config {h[:8]})"
-            details[h] = fields(h)
+            details[h] = f"{fields(h, with_defaults=True)} ({reference})"
         elif shown[h]:
             named[h] = f"{model} ({fields(h)})"
         else:
