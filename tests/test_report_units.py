@@ -272,3 +272,23 @@ def test_variants_of_an_installed_plugin_are_named_against_its_defaults():
     assert detail.endswith("(where it departs from the pooled_logreg defaults)")
     only = collect.tidy_runs(pd.DataFrame(rows[2:3]), {"1": "signo-10"})
     assert list(only["variant"]) == ["pooled_logreg (C=0.1)"]   # alone, and still not bare
+
+
+def _svg_text(image) -> list[str]:
+    import re
+    import urllib.parse
+    return re.findall(r">([^<]{1,60})</text>", urllib.parse.unquote(image.uri.split(",", 1)[1]))
+
+
+def test_a_curve_panel_of_one_metric_is_labelled_by_it_and_a_log_axis_says_so():
+    from harness.report import figures
+    image = figures.learning_curves([{
+        "learning_rate": [(i + 1, 1e-3 * 0.5 ** (i // 10)) for i in range(60)],
+        "val_loss": [(i + 1, 1 / (i + 1)) for i in range(60)]}])
+    words = _svg_text(image)
+    assert "learning rate" in words and "val loss" in words and "value" not in words
+    names = ["conv_transformer (epochs=50)", "pooled_logreg"]
+    points = [figures.Point(name, "wlasl", x, y) for name in names
+              for x, y in ((25, 0.8), (100, 0.6), (300, 0.4))]
+    curve = figures.vocabulary_curve(points, figures.colours(names), figures.markers(names))
+    assert "vocabulary size (signs, log scale)" in _svg_text(curve)

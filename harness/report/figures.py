@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from harness.report import encode
 from harness.report.encode import Image
@@ -43,6 +43,14 @@ PALETTE = ("#1f5fa8", "#d1495b", "#2e8b57", "#e08e0b", "#6a4c93", "#00798c", "#8
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 # A curve is drawn from at most this many points: enough for a panel a few hundred px wide.
 CURVE_POINTS = 120
+# Learning-curve panels: their height, and beneath them the legend, whose entries
+# longer than LEGEND_NAME_CHARS go one a row (two side by side would touch).
+CURVES_INCHES = 1.9
+# Legend characters that fit across one vocabulary-curve panel.
+VOCAB_LEGEND_CHARS_PER_PANEL = 40
+LEGEND_NAME_CHARS = 14
+LEGEND_ROW_INCHES = 0.16
+LEGEND_GAP_INCHES = 0.42           # from the axis to the legend: ticks and 'epoch'
 
 
 def _pyplot():
@@ -123,11 +131,12 @@ def vocabulary_curve(points: Sequence[Point], palette: dict[str, str],
                 axis.plot(x, y, marker=shapes[series], markersize=3.5, linewidth=1.3,
                           color=palette[series], label=series)
             sizes = sorted({p.x for p in mine})
-            if sizes[-1] / max(sizes[0], 1) >= 8:
+            logarithmic = sizes[-1] / max(sizes[0], 1) >= 8
+            if logarithmic:
                 axis.set_xscale("log")
             axis.set_xticks(sizes, [f"{v:g}" for v in sizes])
             axis.minorticks_off()
-            axis.set_xlabel("vocabulary size (signs)")
+            axis.set_xlabel("vocabulary size (signs" + (", log scale)" if logarithmic else ")"))
             axis.set_ylabel("test top-1 (%)")
             axis.set_title(panel)
             _cap_percent(axis)
@@ -140,8 +149,10 @@ def vocabulary_curve(points: Sequence[Point], palette: dict[str, str],
                     handles[label] = handle
                     labels.append(label)
         fig.tight_layout()
+        # names like "conv_transformer (epochs=50)" side by side ran into each other
+        per_row = max(1, int(cols * VOCAB_LEGEND_CHARS_PER_PANEL // max(map(len, labels))))
         fig.legend([handles[l] for l in labels], labels, loc="upper center",
-                   bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(labels)))
+                   bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(labels), per_row))
         return svg(fig)
 
 
@@ -164,13 +175,19 @@ def thin(points: list[tuple[int, float]], limit: int = CURVE_POINTS) -> list[tup
 
 def learning_curves(runs: Sequence[dict[str, list[tuple[int, float]]]]) -> Image:
     """Per-epoch histories of a configuration's runs (seeds overlaid, one colour per
-    metric): losses, accuracies and anything else, a panel each."""
+    metric): losses, accuracies and anything else, a panel each, its legend beneath."""
     names = sorted({name for curves in runs for name in curves})
     kinds = [k for k in ("loss", "accuracy", "other") if any(curve_kind(n) == k for n in names)]
+    panels = [[n for n in names if curve_kind(n) == kind] for kind in kinds]
+    # Long names go one a row (browsers draw the labels in their own serif, a little wider
+    # than matplotlib measured, and two side by side touched); short ones two a row.
+    columns = [1 if max(map(len, mine)) > LEGEND_NAME_CHARS else 2 for mine in panels]
+    legend_rows = max(math.ceil(len(mine) / c) for mine, c in zip(panels, columns))
+    legend_height = LEGEND_ROW_INCHES * legend_rows + 0.1
+    height = CURVES_INCHES + legend_height
     shades = colours(names)
-    with figure(2.6 * len(kinds), 1.9, 1, len(kinds)) as (fig, axes):
-        for axis, kind in zip(axes.flat, kinds):
-            mine = [n for n in names if curve_kind(n) == kind]
+    with figure(2.6 * len(kinds), height, 1, len(kinds)) as (fig, axes):
+        for axis, kind, mine in zip(axes.flat, kinds, panels):
             for name in mine:
                 drawn = [curves[name] for curves in runs if name in curves]
                 for number, points in enumerate(drawn):
@@ -178,17 +195,23 @@ def learning_curves(runs: Sequence[dict[str, list[tuple[int, float]]]]) -> Image
                     axis.plot(steps, values, linewidth=1.1, color=shades[name], alpha=0.85,
                               label=None if number else name)
             values = [v for n in mine for curves in runs for _, v in curves.get(n, [])]
+            axis.set_xlabel("epoch")
+            # a panel of one metric (the learning rate, say) is labelled by it
+            axis.set_ylabel(mine[0].replace("_", " ") if len(mine) == 1 else
+                            {"loss": "loss", "accuracy": "accuracy"}.get(kind, "value"))
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
             if kind == "other" and values and min(values) > 0 and max(values) / min(values) > 20:
                 axis.set_yscale("log")
-            axis.set_xlabel("epoch")
-            axis.set_ylabel({"loss": "loss", "accuracy": "accuracy"}.get(kind, "value"))
-            axis.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-            axis.yaxis.set_major_locator(MaxNLocator(nbins=4))
-            # Browsers draw the labels in their own serif, a little wider than matplotlib
-            # measured: generous spacing keeps legend entries apart.
-            axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2, fontsize=7,
-                        handlelength=1.4, columnspacing=2.2)
-        fig.tight_layout()
+                axis.yaxis.set_major_locator(LogLocator(numticks=4))
+                axis.yaxis.set_minor_locator(NullLocator())
+            else:
+                axis.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        fig.tight_layout(rect=(0, legend_height / height, 1, 1))
+        # after the layout, which would otherwise shrink the panels to make room for them
+        for axis, mine, ncol in zip(axes.flat, panels, columns):
+            below = LEGEND_GAP_INCHES / (axis.get_position().height * height)
+            axis.legend(loc="upper center", bbox_to_anchor=(0.5, -below), ncol=ncol,
+                        fontsize=7, handlelength=1.4, columnspacing=2.2)
         return svg(fig)
 
 
