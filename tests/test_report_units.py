@@ -292,3 +292,26 @@ def test_a_curve_panel_of_one_metric_is_labelled_by_it_and_a_log_axis_says_so():
               for x, y in ((25, 0.8), (100, 0.6), (300, 0.4))]
     curve = figures.vocabulary_curve(points, figures.colours(names), figures.markers(names))
     assert "vocabulary size (signs, log scale)" in _svg_text(curve)
+
+
+def test_a_dirty_checkout_names_the_files_that_differ(tmp_path):
+    import subprocess
+
+    from harness.run.tracking import dirty_files
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "first")
+    assert dirty_files(tmp_path) == ""
+    (tmp_path / "b.py").write_text("x = 2\n")
+    (tmp_path / "new.py").write_text("")                  # untracked: not the commit's code
+    assert dirty_files(tmp_path) == "b.py"
+    row = _search_runs_row("r", "pooled_logreg", "h1" * 32, 0, 0.9, C=1.0)
+    row["params.git_dirty"] = "b.py"
+    tidy = collect.tidy_runs(pd.DataFrame([row]), {"1": "signo-10"})
+    assert list(tidy["git_dirty"]) == ["b.py"]

@@ -230,6 +230,7 @@ class Builder:
             "variant": run["variant"], "dataset": f"{run['dataset']}-{run['vocab']}",
             "seed": "" if pd.isna(run["seed"]) else int(run["seed"]),
             "split": run["split_hash"][:8], "commit": run["git_commit"],
+            "dirty": run["git_dirty"],
             "plugin": run["plugin_version"] or "–",
             "machine": run["machine"], "device": run["device"],
             "versions": [(k, versions[k]) for k in ordered],

@@ -96,6 +96,7 @@ def tidy_runs(runs: pd.DataFrame, experiments: dict[str, str] | None = None) -> 
         "n_val": _as_int(_param(runs, "n_val")),
         "n_test": _as_int(_param(runs, "n_test")),
         "git_commit": _text(_param(runs, "git_commit", "")).replace("", "unknown"),
+        "git_dirty": _text(_param(runs, "git_dirty", "")),
         "machine": _text(_param(runs, "machine", "")).replace("", "unknown"),
         "device": _text(_param(runs, "device", "")),
         "start_time": pd.to_datetime(runs.get("start_time"), utc=True, errors="coerce"),

@@ -27,7 +27,8 @@ from harness.util.progress import bar
 from harness.run.resources import PeakMemory, Stopwatch
 from harness.specs import CountsParameters, DeclaresInputs, Explains, OracleSelects, RunContext
 from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, check_store,
-                                  experiment_name, git_commit, machine, package_versions)
+                                  dirty_files, experiment_name, git_commit, machine,
+                                  package_versions)
 from harness.run.lineage import log_lineage, log_run_file
 from harness.run.mlflow_model import add_mlflow_model
 
@@ -269,7 +270,8 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
             "seed": config.seed, "split_seed": config.split_seed, "threads": config.threads or "",
             "split_hash": manifest.sha256, "split_protocol": manifest.protocol,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
-            "git_commit": git_commit(), "machine": machine(), "device": device,
+            "git_commit": git_commit(), "git_dirty": dirty_files(), "machine": machine(),
+            "device": device,
             "plugin.version": spec.version, "plugin.name": origin.plugin,
             "plugin.distribution": origin.package,
             "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else "",

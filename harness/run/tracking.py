@@ -246,6 +246,20 @@ def git_commit() -> str:
         return "unknown"
 
 
+def dirty_files(root: Path | None = None, limit: int = 1000) -> str:
+    """The tracked files that differ from the commit, comma-separated (cut at ``limit``
+    characters): with a ``-dirty`` commit, what a reader needs to judge whether the
+    difference touched the code that made a figure."""
+    try:
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=root or project_root(), capture_output=True, text=True,
+                                timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    files = ", ".join(sorted(line[3:].strip() for line in status.splitlines() if line.strip()))
+    return files if len(files) <= limit else files[:limit - 1] + "…"
+
+
 def machine() -> str:
     memory = ""
     try:
