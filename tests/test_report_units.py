@@ -315,3 +315,19 @@ def test_a_dirty_checkout_names_the_files_that_differ(tmp_path):
     row["params.git_dirty"] = "b.py"
     tidy = collect.tidy_runs(pd.DataFrame([row]), {"1": "signo-10"})
     assert list(tidy["git_dirty"]) == ["b.py"]
+
+
+def test_a_configuration_stopped_by_its_epoch_budget_is_called_a_floor():
+    from harness.report.build import cap_note
+    rows = []
+    for seed, best in enumerate((58, 60, 30)):
+        row = _search_runs_row(f"s{seed}", "spoter", "h1" * 32, seed, 0.5, epochs=60)
+        row["metrics.best_epoch"] = best
+        rows.append(row)
+    early = _search_runs_row("k0", "lstm", "h1" * 32, 0, 0.5, epochs=60)
+    early["metrics.best_epoch"] = 20
+    [bench] = collect.benchmarks(collect.tidy_runs(pd.DataFrame(rows + [early]),
+                                                   {"1": "signo-10"}))
+    notes = {c.model: cap_note(c) for c in bench.configurations}
+    assert "last tenth of its 60-epoch budget in 2 of 3 runs" in notes["spoter"]
+    assert "a floor" in notes["spoter"] and notes["lstm"] == ""

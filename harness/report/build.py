@@ -102,6 +102,27 @@ def _experiment_names(artifacts: RunArtifacts) -> dict[str, str]:
     return {e.experiment_id: e.name for e in artifacts.client.search_experiments()}
 
 
+
+# A best epoch in the last tenth of the epoch budget: the run was still improving.
+CAP_SHARE = 0.9
+
+
+def cap_note(configuration) -> str:
+    """A note where a configuration's runs found their best validation epoch at the end of
+    their epoch budget: it was still improving when stopped, so its figures are a floor."""
+    runs = configuration.runs
+    epochs = pd.to_numeric(runs["config"].map(lambda c: c.get("epochs")), errors="coerce")
+    best = runs["best_epoch"]
+    known = epochs.notna() & best.notna() & (epochs > 0)
+    capped = int((best[known] >= CAP_SHARE * epochs[known]).sum())
+    if not capped:
+        return ""
+    budget = int(epochs[known].max())
+    return (f"{configuration.variant}: its best validation epoch came in the last tenth of its "
+            f"{budget}-epoch budget in {capped} of {int(known.sum())} runs, still improving when "
+            "the budget ended: its figures are a floor for this model, not its best.")
+
+
 class Builder:
     def __init__(self, config: ReportConfig, say: Callable[[str], None]):
         self.config = config
@@ -206,6 +227,9 @@ class Builder:
                 detail = configuration.runs["variant_detail"].iloc[0]
                 if detail:
                     view.notes.append(f"{configuration.variant}: {detail}.")
+                capped = cap_note(configuration)
+                if capped:
+                    view.notes.append(capped)
             lacking = sorted({run[:8] for row in view.rows for run in row.missing})
             if lacking:
                 view.notes.append(f"Runs without a usable predictions.csv count in mean ± std "

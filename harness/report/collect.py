@@ -105,6 +105,9 @@ def tidy_runs(runs: pd.DataFrame, experiments: dict[str, str] | None = None) -> 
         column = f"metrics.{metric.mlflow}"
         tidy[metric.key] = (pd.to_numeric(runs[column], errors="coerce") if column in runs
                             else np.nan)
+    # the epoch a run kept its weights from (early stopping), where its plugin logs one
+    tidy["best_epoch"] = (pd.to_numeric(runs["metrics.best_epoch"], errors="coerce")
+                          if "metrics.best_epoch" in runs else np.nan)
     tidy["config"] = _prefixed(runs, "params.config.")
     tidy["versions"] = _prefixed(runs, "params.version.")
     tidy["data_options"] = _prefixed(runs, "params.data_option.")
