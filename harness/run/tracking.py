@@ -157,9 +157,12 @@ def _creation_lock(uri: str):
 
 def _require_known_scheme(uri: str) -> None:
     """A URI no MLflow store answers to fails now, not once the run has loaded its data."""
-    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+    try:    # MLflow's own registry (plugins' schemes included); private, so guarded
+        from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+        known = dict(_tracking_store_registry._registry)
+    except (ImportError, AttributeError):
+        return
     scheme = urlparse(uri).scheme
-    known = _tracking_store_registry._registry
     if len(scheme) > 1 and scheme not in known:   # one letter: a Windows drive, a path
         raise TrackingError(f"--tracking-uri {uri}: MLflow has no store for '{scheme}://'; "
                             f"use one of {', '.join(sorted(k for k in known if k))}, e.g. "
@@ -187,7 +190,10 @@ def _create_sqlite_store(uri: str) -> None:
     path = local_store_path(uri) if uri.startswith("sqlite:") else None
     if path is None or path.exists():
         return
-    from mlflow.tracking._tracking_service.utils import _get_sqlalchemy_store
+    try:    # how MLflow itself builds a store for a URI; private, so guarded
+        from mlflow.tracking._tracking_service.utils import _get_sqlalchemy_store
+    except ImportError:
+        return                           # MLflow then makes the store in place, as before
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new",
                                          dir=path.parent)
     os.close(handle)
