@@ -184,6 +184,53 @@ def test_store_write_failure_keeps_parts(asl8, tmp_path, monkeypatch):
     assert len(list(parts.glob("*.npy"))) == 1 and not store.exists()
 
 
+# SIGTERM reaches the command while it writes the store: in a process of its own, as a
+# regression (SIGTERM left at its default) would end the process it lands in.
+TERMINATED_WHILE_PACKING = """
+import os, signal, sys
+from pathlib import Path
+import numpy as np, pandas as pd
+from harness.data.index import normalise_index
+from harness.extract import pipeline as extract
+from harness.extract.work import save_part
+from harness.util.signals import Terminated
+
+video, folder = Path(sys.argv[1]), Path(sys.argv[2])
+index = normalise_index(pd.DataFrame({"file": [str(video)], "gloss": ["NO"]}), video.parent,
+                        "test index")
+store = folder / "store"
+parts = extract.parts_dir(store)
+parts.mkdir()
+save_part(extract.part_file(parts, index.clip_id[0], stamp=extract.video_stamp(index.path[0])),
+          np.full((9, 543, 3), 0.5, dtype=np.float32))
+add = extract.StoreWriter.add
+
+def terminated_while_adding(self, row, array):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return add(self, row, array)
+
+extract.StoreWriter.add = terminated_while_adding
+try:
+    extract.extract_store(index, store)
+except Terminated:
+    print("terminated")
+"""
+
+
+def test_sigterm_while_the_store_is_written_leaves_no_half_written_copy(asl8, tmp_path):
+    # killed outright there, a .store.*.tmp folder with a half-written landmarks.f32 stayed
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run([sys.executable, "-c", TERMINATED_WHILE_PACKING,
+                           str(asl8 / CLIPS[0]), str(work)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout == "terminated\n", (done.returncode,
+                                                                    done.stderr)
+    parts = extract.parts_dir(work / "store")
+    assert sorted(p.name for p in work.iterdir()) == [parts.name]    # no temporary copy
+    assert len(list(parts.glob("*.npy"))) == 1
+
+
 def test_part_names_stay_inside_the_work_folder():
     for clip_id in ("../../etc/passwd", "police1_signer1_rep1_glosses/glosses0000", "ΓΕΙΑ/1"):
         key = extract.part_key(clip_id)

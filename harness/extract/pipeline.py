@@ -245,8 +245,11 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
                   and set(keep["clip_id"]) == set(old.meta["clip_id"].astype(str))
                   and tuple(old.vocab) == vocab)
     if not up_to_date:
-        _pack(out, keep, vocab, dataset or out.name, fps, old, old_rows, part_of, parts, lacks,
-              stamps)
+        # SIGTERM while the store is written unwinds as Ctrl-C does: the temporary store is
+        # removed and the old one kept (killed outright, a half-written copy stayed behind)
+        with sigterm_interrupts():
+            _pack(out, keep, vocab, dataset or out.name, fps, old, old_rows, part_of, parts,
+                  lacks, stamps)
     if not config.keep_parts:
         shutil.rmtree(parts, ignore_errors=True)
     if config.write_pose:

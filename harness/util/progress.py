@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
+from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn,
                            TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 
@@ -31,7 +32,10 @@ class _RichBar:
         self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                                   MofNCompleteColumn(), TaskProgressColumn(),
                                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-                                  TimeRemainingColumn(), transient=False)
+                                  TimeRemainingColumn(), transient=False,
+                                  # stderr, the stream whose terminal decides it is shown:
+                                  # stdout is for results, and may be piped
+                                  console=Console(stderr=True))
         self._task = self._progress.add_task(description, total=total, rate="")
         self._unit = unit
 
