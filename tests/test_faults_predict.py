@@ -97,3 +97,20 @@ def test_refused_unsafe_weights(keyframe_run, clip, damaged):
     torch.save({"state": Payload()}, damaged(keyframe_run[2]) / "weights" / "mlp1.pt")
     line = assert_cli_error(predict(keyframe_run, clip), "mlp1.pt", "unsafe")
     assert "truncated" not in line
+
+
+@pytest.mark.slow
+def test_a_truncated_video_is_refused_not_predicted(baseline_run, shared, tmp_path):
+    # the header lists every frame, half the bytes are gone: predict printed a confident
+    # answer from the first half of the sign where data extract lists the file as damaged
+    import subprocess
+    whole = tmp_path / "whole.mp4"
+    source = next((shared / "asl8-videos").rglob("*.mp4"))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c", "copy",
+                    "-movflags", "+faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    assert_cli_error(predict(baseline_run, cut), "cut.mp4", "truncated")
+    assert cli("predict", "--run", baseline_run[1], "--tracking-uri", baseline_run[0],
+               whole).exit_code == 0                       # the whole file still predicts

@@ -38,7 +38,8 @@ from harness.errors import BadAnnotations, BadConfig, BadStore, BadVideo, Extrac
     UnknownPlugin
 from harness.extract import local_pool, ray_pool
 from harness.extract.video_io import probe
-from harness.extract.work import ExtractConfig, ExtractSummary, Job, SaveFn, save_part
+from harness.extract.work import (ExtractConfig, ExtractSummary, Job, SaveFn, is_truncated,
+                                  save_part)
 from harness.specs import ExtractionPlan, ExtractionRequest
 from harness.util.atomic import write_text
 from harness.util.paths import data_root
@@ -327,11 +328,17 @@ def extract_videos(paths: Sequence[Path | str], verbose: bool = False) -> list[n
         extractor = make_extractor("holistic")
     try:
         for path in paths:
+            listed = _quiet_probe(str(path), verbose).n_frames
             with quiet():
                 landmarks = extractor(iter_frames(path))
             if np.isnan(landmarks).all():
                 raise BadVideo(f"{path}: MediaPipe found no person in any of "
                                f"{len(landmarks)} frames")
+            # as data extract judges it: a prediction from half a sign is not one to print
+            if is_truncated(len(landmarks), listed):
+                raise BadVideo(f"{path}: only {len(landmarks)} of the {listed} frames its "
+                               "container lists could be decoded; the file is truncated or "
+                               "damaged: download or copy it again")
             results.append(landmarks)
     finally:
         with quiet():
