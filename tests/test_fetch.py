@@ -12,6 +12,8 @@ import http.server
 import json
 import shutil
 import threading
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -26,12 +28,19 @@ from harness.extract.video_io import probe
 SAMPLES = {"J7tP98oDxqE": 38, "CYx7qm62Zwo": 46, "iJuIO4n0-VU": 95}  # book, bored, france
 
 
+HANG_SECONDS = 60
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     requests: list[str] = []
     flaky_done: set[str] = set()
 
     def do_GET(self):
         self.requests.append(self.path)
+        if self.path.startswith("/hang/"):            # a source that never finishes
+            time.sleep(HANG_SECONDS)
+            self.send_error(504, "too late")
+            return
         if self.path.startswith("/flaky/") and self.path not in self.flaky_done:
             self.flaky_done.add(self.path)
             self.send_error(503, "try again")
@@ -178,3 +187,59 @@ def test_fetched_folder_extracts_into_an_msasl_store(annotations, tmp_path):
     assert manifest is not None
     for i in range(len(clips)):
         assert clips.clip(i).shape[1:] == (543, 3)
+
+
+@pytest.mark.slow
+def test_a_source_without_a_network_is_not_retried(tmp_path, shared):
+    # no name resolves without a network: retrying each of thousands of sources with
+    # back-off made a run without one hours of silence
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    shutil.copy(shared / "msasl" / "MSASL_classes.json", folder / "MSASL_classes.json")
+    records = [_rec("http://no-such-host.invalid/book.mp4", 0.0, 0.8, 38, 1)]
+    for split in ("train", "val", "test"):
+        (folder / f"MSASL_{split}.json").write_text(json.dumps(records if split == "test"
+                                                               else []))
+    out = tmp_path / "clips"
+    result = CliRunner().invoke(main, ["data", "fetch", "--vocab", "100", "--split", "test",
+                                       "--out", str(out), "--annotations", str(folder),
+                                       "--retries", "3"])
+    assert result.exit_code == 0, result.output
+    reason = pd.read_csv(out / fetch.FAILURES_FILE)["reason"].iloc[0]
+    assert fetch.NO_NETWORK.search(reason) and "attempts" not in reason, reason
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_fetch_without_working_through_its_queue(tmp_path, shared, server):
+    # the pool's exit ran every queued source first: a Ctrl-C took minutes to take effect
+    import signal
+    import subprocess
+    import sys
+
+    from tests.faults import interruptible
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    shutil.copy(shared / "msasl" / "MSASL_classes.json", folder / "MSASL_classes.json")
+    records = [_rec(f"{server}/hang/{i}.mp4", 0.0, 0.8, 38, 1) for i in range(6)]
+    for split in ("train", "val", "test"):
+        (folder / f"MSASL_{split}.json").write_text(json.dumps(records if split == "test"
+                                                               else []))
+    out = tmp_path / "clips"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("slrbench")), "data", "fetch", "--vocab", "100",
+         "--split", "test", "--out", str(out), "--annotations", str(folder), "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
+    try:
+        deadline = time.monotonic() + 60
+        while not _Handler.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _Handler.requests, "the fetch never reached the server"
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=HANG_SECONDS)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert time.monotonic() - started < HANG_SECONDS / 2      # not after the queue
+    assert "clips are kept" in err and "Traceback" not in err
+    assert len(_Handler.requests) == 1                         # no queued source was started

@@ -21,6 +21,7 @@ import io
 import re
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from harness.data import msasl_annotations as msasl
 from harness.util.atomic import atomic_path, write_text
 from harness.errors import BadAnnotations, BadVideo, ExtractionAborted, SlrbenchError
 from harness.util.progress import bar
+from harness.util.signals import sigterm_interrupts
 from harness.extract.video_io import probe
 
 FAILURES_FILE = "fetch-failures.csv"
@@ -46,6 +48,15 @@ PERMANENT = re.compile(r"HTTP Error 40[0134]|HTTP Error 410|Video unavailable|Pr
                        r"has been removed|account .* terminated|not available|"
                        r"Unsupported URL|confirm your age|members-only", re.IGNORECASE)
 DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded", re.IGNORECASE)
+# No network at all (a name that does not resolve, no route): retrying each of thousands of
+# sources with back-off turned a run without a network into hours of silence.
+NO_NETWORK = re.compile(r"Failed to resolve|Name or service not known|Temporary failure in "
+                        r"name resolution|nodename nor servname|Network is unreachable|"
+                        r"No route to host", re.IGNORECASE)
+
+
+class FetchInterrupted(Exception):
+    """Raised in a worker whose back-off the interrupted run cut short."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,8 @@ class YtDlpDownloader:
                 path = Path(downloads[0].get("filepath") or ydl.prepare_filename(info))
         except DownloadError as error:
             reason = _one_line(str(error)).removeprefix("ERROR: ")
-            raise FetchFailed(reason, bool(PERMANENT.search(reason))) from None
+            raise FetchFailed(reason, bool(PERMANENT.search(reason) or NO_NETWORK.search(reason))
+                              ) from None
         if not path.exists():
             raise FetchFailed(f"yt-dlp reported success but wrote no file for {url}", False)
         return path
@@ -287,23 +299,45 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
     summary = FetchSummary(out=out, planned=len(plan), present=present)
     failures: list[dict] = []
     aborted = None
-    with bar(sum(len(s.clips) for s in sources), "fetching clips", unit="clips") as progress, \
-            futures.ThreadPoolExecutor(max(1, config.workers)) as pool:
-        jobs = {pool.submit(fetch_source, s, out, config, downloader, sleep): s for s in sources}
-        for job in futures.as_completed(jobs):
-            try:
-                results = job.result()
-            except OSError as error:
-                aborted = aborted or f"cannot write into {out} ({error.strerror or error})"
-                for pending in jobs:
-                    pending.cancel()
-                continue
-            for clip, error in results:
-                if error is None:
-                    summary.fetched += 1
-                else:
-                    failures.append({**clip, "reason": error})
-                progress.advance()
+    stopping = threading.Event()
+
+    def pause(seconds: float) -> None:
+        """The back-off, cut short when the run is interrupted."""
+        if sleep is not time.sleep:
+            sleep(seconds)
+        elif stopping.wait(seconds):
+            raise FetchInterrupted
+
+    pool = futures.ThreadPoolExecutor(max(1, config.workers))
+    try:
+        with bar(sum(len(s.clips) for s in sources), "fetching clips", unit="clips") as progress, \
+                sigterm_interrupts():
+            jobs = {pool.submit(fetch_source, s, out, config, downloader, pause): s
+                    for s in sources}
+            for job in futures.as_completed(jobs):
+                try:
+                    results = job.result()
+                except OSError as error:
+                    aborted = aborted or f"cannot write into {out} ({error.strerror or error})"
+                    for pending in jobs:
+                        pending.cancel()
+                    continue
+                for clip, error in results:
+                    if error is None:
+                        summary.fetched += 1
+                    else:
+                        failures.append({**clip, "reason": error})
+                    progress.advance()
+    except KeyboardInterrupt as stop:
+        # queued sources are dropped and back-offs cut short, not worked through first;
+        # clips are written atomically, so what is there is whole
+        stopping.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        said = str(stop) or "interrupted"
+        stop.args = (f"{said}: {summary.present + summary.fetched} clips are kept in {out}; "
+                     "run the same command again to fetch the rest",)
+        raise
+    pool.shutdown(wait=True)
     summary.failed = len(failures)
     summary.per_split, summary.index_csv = write_outputs(plan, out, failures, classes_file)
     summary.failures_csv = out / FAILURES_FILE if failures else None
