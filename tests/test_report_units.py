@@ -297,7 +297,7 @@ def test_a_curve_panel_of_one_metric_is_labelled_by_it_and_a_log_axis_says_so():
 def test_a_dirty_checkout_names_the_files_that_differ(tmp_path):
     import subprocess
 
-    from harness.run.tracking import dirty_files
+    from harness.run.tracking import git_state
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
@@ -307,10 +307,11 @@ def test_a_dirty_checkout_names_the_files_that_differ(tmp_path):
         (tmp_path / name).write_text("x = 1\n")
     git("add", ".")
     git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "first")
-    assert dirty_files(tmp_path) == ""
+    commit, files = git_state(tmp_path)
+    assert len(commit) == 40 and files == ""
     (tmp_path / "b.py").write_text("x = 2\n")
     (tmp_path / "new.py").write_text("")                  # untracked: not the commit's code
-    assert dirty_files(tmp_path) == "b.py"
+    assert git_state(tmp_path) == (f"{commit}-dirty", "b.py")
     row = _search_runs_row("r", "pooled_logreg", "h1" * 32, 0, 0.9, C=1.0)
     row["params.git_dirty"] = "b.py"
     tidy = collect.tidy_runs(pd.DataFrame([row]), {"1": "signo-10"})

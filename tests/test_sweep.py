@@ -26,7 +26,7 @@ from harness.run.runner import config_fingerprint, model_config
 from harness.sweep.plan import (SweepConfig, collect, model_plans, parse_seeds, parse_vocabs,
                            plan_grid, run_grid, summarise)
 from harness.run.tracking import client, load_runs
-from tests.faults import interruptible
+from tests.faults import interruptible, slrbench
 from tests.packages import installed
 
 METRICS = ("test_top1", "test_top5", "test_mean_class_accuracy", "test_macro_f1",
@@ -190,7 +190,7 @@ def test_failing_cell_is_recorded_and_only_it_is_retried(tmp_path):
             "2", "--seeds", "2", "--epochs", "1", "--backend", "ray", "--tracking-uri", uri]
     with installed(tmp_path / "diverging", "slrbench-diverging", "0.0.1", "diverging",
                    "slrbench_diverging", FAILING_PLUGIN):
-        first = slrbench_process(*args, cwd=tmp_path)
+        first = slrbench(*args, cwd=tmp_path, timeout=600)
         assert first.returncode == 1, first.stdout + first.stderr
         output = first.stdout + first.stderr
         assert output.count("failed: diverging on signo-2 seed") == 2, output
@@ -203,17 +203,12 @@ def test_failing_cell_is_recorded_and_only_it_is_retried(tmp_path):
         finished = set(runs.loc[runs["status"] == "FINISHED", "run_id"])
         assert len(finished) == 2
 
-        second = slrbench_process(*args, cwd=tmp_path)
+        second = slrbench(*args, cwd=tmp_path, timeout=600)
     assert second.returncode == 1, second.stdout + second.stderr
     assert "2 failed, 2 skipped" in second.stdout + second.stderr
     runs = load_runs(uri, finished_only=False)
     assert (runs["status"] == "FAILED").sum() == 4           # the failing cell was retried
     assert set(runs.loc[runs["status"] == "FINISHED", "run_id"]) == finished  # not redone
-
-
-def slrbench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).with_name("slrbench")), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
 
 
 def pool_workers(parent: int | None = None) -> list[int]:

@@ -164,13 +164,11 @@ def variant_labels(tidy: pd.DataFrame) -> tuple[list[str], list[str]]:
 def plugin_defaults(model: str) -> dict[str, str] | None:
     """The registered plugin's default config as its runs log it (``str`` of each field;
     unset ones left out, as :func:`_prefixed` reads them), or None if it is not here."""
-    import dataclasses
-
     from harness import registry
     from harness.errors import UnknownPlugin
+    from harness.util.config import config_to_dict
     try:
-        config_cls = registry.model(model).config
-        values = dataclasses.asdict(config_cls())
+        values = config_to_dict(registry.model(model).config())
     except (UnknownPlugin, TypeError):          # not installed, or no defaults to build
         return None
     return {k: str(v) for k, v in values.items() if v is not None and str(v) != ""}

@@ -27,8 +27,7 @@ from harness.util.progress import bar
 from harness.run.resources import PeakMemory, Stopwatch
 from harness.specs import CountsParameters, DeclaresInputs, Explains, OracleSelects, RunContext
 from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, check_store,
-                                  dirty_files, experiment_name, git_commit, machine,
-                                  package_versions)
+                                  experiment_name, git_state, machine, package_versions)
 from harness.run.lineage import log_lineage, log_run_file
 from harness.run.mlflow_model import add_mlflow_model
 
@@ -265,12 +264,13 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
                     system_metrics=config.system_metrics) as tracked, \
             tempfile.TemporaryDirectory(prefix="slrbench-run-") as work:
         work_dir = Path(work)
+        commit, dirty_files = git_state()
         tracked.log_params({
             "model": spec.name, "dataset": config.dataset, "vocab_size": vocab_size,
             "seed": config.seed, "split_seed": config.split_seed, "threads": config.threads or "",
             "split_hash": manifest.sha256, "split_protocol": manifest.protocol,
             "n_train": len(train), "n_val": len(val), "n_test": len(test),
-            "git_commit": git_commit(), "git_dirty": dirty_files(), "machine": machine(),
+            "git_commit": commit, "git_dirty": dirty_files, "machine": machine(),
             "device": device,
             "plugin.version": spec.version, "plugin.name": origin.plugin,
             "plugin.distribution": origin.package,

@@ -240,30 +240,23 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def git_commit() -> str:
+def git_state(root: Path | None = None, limit: int = 1000) -> tuple[str, str]:
+    """The checkout's commit (``-dirty`` with uncommitted changes to tracked files, or
+    "unknown") and those files, comma-separated (cut at ``limit`` characters): what a
+    reader needs to judge whether the difference touched the code that made a figure."""
+    root = root or project_root()
     try:
-        root = project_root()
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
-        return (commit + ("-dirty" if dirty else "")) if commit else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def dirty_files(root: Path | None = None, limit: int = 1000) -> str:
-    """The tracked files that differ from the commit, comma-separated (cut at ``limit``
-    characters): with a ``-dirty`` commit, what a reader needs to judge whether the
-    difference touched the code that made a figure."""
-    try:
         status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                cwd=root or project_root(), capture_output=True, text=True,
-                                timeout=5).stdout
+                                cwd=root, capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.SubprocessError):
-        return ""
+        return "unknown", ""
+    if not commit:
+        return "unknown", ""
     files = ", ".join(sorted(line[3:].strip() for line in status.splitlines() if line.strip()))
-    return files if len(files) <= limit else files[:limit - 1] + "…"
+    files = files if len(files) <= limit else files[:limit - 1] + "…"
+    return commit + ("-dirty" if files else ""), files
 
 
 def machine() -> str:
