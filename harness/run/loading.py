@@ -7,7 +7,7 @@ from harness import registry
 from harness.data.clips import SPLITS, ClipSet
 from harness.errors import BadConfig, DatasetNotFound
 from harness.util.paths import cache_dir
-from harness.specs import DatasetRequest
+from harness.specs import DatasetRequest, DatasetSpec
 from harness.data.splits import SplitManifest, carve_validation
 
 
@@ -32,13 +32,12 @@ def slice_vocabulary(clips: ClipSet, vocab: int) -> ClipSet:
     return kept
 
 
-def check_data_options(dataset: str, options: dict) -> None:
+def check_data_options(spec: DatasetSpec, options: dict) -> None:
     """Options the dataset does not declare are refused before anything is loaded."""
     if not options:
         return
-    spec = registry.dataset(dataset)
     if spec.options is None:
-        raise BadConfig(f"--data-option {', '.join(sorted(options))}: dataset {dataset!r} "
+        raise BadConfig(f"--data-option {', '.join(sorted(options))}: dataset {spec.name!r} "
                         "takes no options")
     from harness.util.config import config_from_dict
     config_from_dict(spec.options, dict(options), option="--data-option")
@@ -46,7 +45,7 @@ def check_data_options(dataset: str, options: dict) -> None:
 
 def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitManifest]:
     spec = registry.dataset(dataset)
-    check_data_options(dataset, request.options)
+    check_data_options(spec, request.options)
     clips = spec.load(request)
     # An adapter that resolved --vocab itself (e.g. dropping classes it has no data for)
     # says so; slicing again would refuse the smaller vocabulary it chose.

@@ -169,8 +169,12 @@ def _require_known_scheme(uri: str) -> None:
                             "sqlite:///mlruns.db or http://HOST:5000")
 
 
+def _sqlite_file(uri: str) -> Path | None:
+    return local_store_path(uri) if uri.startswith("sqlite:") else None
+
+
 def _require_writable_file(uri: str) -> None:
-    path = local_store_path(uri) if uri.startswith("sqlite:") else None
+    path = _sqlite_file(uri)
     if path is None or not path.exists():
         return
     try:
@@ -187,7 +191,7 @@ def _create_sqlite_store(uri: str) -> None:
     place. MLflow creates and migrates the schema over seconds, and a store interrupted
     there (Ctrl-C during a first run) was left half-made, refused by every later command
     ("table ... already exists"). Called under the creation lock."""
-    path = local_store_path(uri) if uri.startswith("sqlite:") else None
+    path = _sqlite_file(uri)
     if path is None or path.exists():
         return
     try:    # how MLflow itself builds a store for a URI; private, so guarded
