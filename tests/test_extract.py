@@ -184,6 +184,22 @@ def test_store_write_failure_keeps_parts(asl8, tmp_path, monkeypatch):
     assert len(list(parts.glob("*.npy"))) == 1 and not store.exists()
 
 
+def test_an_interrupt_before_any_clip_finished_leaves_no_empty_parts_folder(asl8, tmp_path,
+                                                                          monkeypatch):
+    index = normalise_index(pd.DataFrame(
+        {"file": [str(asl8 / CLIPS[0])], "gloss": ["NO"]}), asl8, "test index")
+    store = tmp_path / "store"
+
+    def interrupted(*args):
+        assert extract.parts_dir(store).is_dir()      # made for the workers to write in
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(extract.POOLS, "local", interrupted)
+    with pytest.raises(KeyboardInterrupt, match="no clip had finished; run the same command"):
+        extract.extract_store(index, store)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []   # no parts, errors or store
+
+
 # SIGTERM reaches the command while it writes the store: in a process of its own, as a
 # regression (SIGTERM left at its default) would end the process it lands in.
 TERMINATED_WHILE_PACKING = """

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from harness.util.atomic import atomic_path
+from harness.util.atomic import atomic_path, recover
 from harness.data.clips import META_COLUMNS, N_LANDMARKS, ClipSet
 from harness.errors import BadLandmarks, BadStore
 
@@ -84,7 +84,7 @@ class LandmarkStore:
     @classmethod
     def open(cls, path: Path | str) -> "LandmarkStore":
         path = Path(path)
-        if not path.is_dir():
+        if not path.is_dir() and not recover(path):
             raise BadStore(f"{path}: no landmark store here (expected a directory with "
                            f"{', '.join(FILES)}); build one with `slrbench data extract`")
         missing = [f for f in FILES if not (path / f).exists()]
@@ -174,6 +174,7 @@ class StoreWriter:
         self._offsets = [0]
 
     def __enter__(self) -> "StoreWriter":
+        recover(self.path)          # and a killed writer's half-written copy is removed
         check_replaceable(self.path)
         self._context = atomic_path(self.path)
         self._tmp = self._context.__enter__()
@@ -229,7 +230,11 @@ def write_store(path: Path | str, rows: Iterable[tuple[dict, np.ndarray]],
 
 
 def is_store(path: Path | str) -> bool:
-    return (Path(path) / "manifest.json").exists()
+    """Whether ``path`` holds a store (one that a writer killed while replacing it left moved
+    aside is put back first)."""
+    path = Path(path)
+    return (path / "manifest.json").exists() or (recover(path) and
+                                                  (path / "manifest.json").exists())
 
 
 def check_replaceable(path: Path | str) -> None:

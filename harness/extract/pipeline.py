@@ -164,6 +164,16 @@ def _write_errors(path: Path, errors: list[dict]) -> None:
     write_text(path, buffer.getvalue())
 
 
+def _kept(parts: Path) -> str:
+    """What an interrupted extraction keeps for its resume (an empty folder goes)."""
+    done = len(list(parts.glob("*.npy")))
+    if done:
+        return f"{done} finished clips are kept in {parts}"
+    with contextlib.suppress(OSError):
+        parts.rmdir()           # only when nothing at all is in it
+    return "no clip had finished"
+
+
 def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | None = None,
                   dataset: str | None = None, config: ExtractConfig = ExtractConfig(),
                   save: SaveFn = save_part, lacks: Sequence[str] = ()) -> ExtractSummary:
@@ -179,7 +189,6 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
         raise BadConfig(f"--backend {config.backend!r}: choose one of {', '.join(POOLS)}")
     check_replaceable(out)     # before minutes of work: --out must be a store, or nothing
     parts = parts_dir(out)
-    parts.mkdir(parents=True, exist_ok=True)
     old = _old_store(out)
     stamps = {row.clip_id: video_stamp(row.path) for row in index.itertuples(index=False)}
     # A clip already in the store is reused when it comes from the same, unchanged file and
@@ -217,21 +226,19 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
                         expected=totals[row.clip_id]))
 
     if jobs:
+        parts.mkdir(parents=True, exist_ok=True)
         try:
             with sigterm_interrupts():     # SIGTERM stops as Ctrl-C does: workers ended
                 POOLS[config.backend](jobs, totals, config, save, summary, errors)
         except ExtractionAborted as error:
             _write_errors(errors_file(out), errors)
-            done = len(list(parts.glob("*.npy")))
-            raise ExtractionAborted(f"{error}; {done} finished clips are kept in {parts}: "
-                                    "fix the cause (e.g. free disk space) and run the same "
-                                    "command again to resume") from None
+            raise ExtractionAborted(f"{error}; {_kept(parts)}: fix the cause (e.g. free disk "
+                                    "space) and run the same command again to resume"
+                                    ) from None
         except KeyboardInterrupt as stop:
             _write_errors(errors_file(out), errors)
-            done = len(list(parts.glob("*.npy")))
             said = str(stop) or "interrupted"
-            stop.args = (f"{said}: {done} finished clips are kept in {parts}; run the same "
-                         "command again to resume",)
+            stop.args = (f"{said}: {_kept(parts)}; run the same command again to resume",)
             raise
     summary.failed = len(errors)
     summary.errors = errors

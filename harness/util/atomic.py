@@ -3,10 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+
+def _owner() -> str:
+    # the writer's pid and host in every temporary's name: a later process can tell one left
+    # by a writer killed outright (SIGKILL, power loss) from one a live writer is filling
+    host = re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname())[:32] or "host"
+    return f"{os.getpid()}@{host}"
 
 
 @contextlib.contextmanager
@@ -18,8 +27,8 @@ def atomic_path(target: Path | str, suffix: str = "") -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp",
-                                    dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{_owner()}.",
+                                    suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()
@@ -48,7 +57,7 @@ def _replace_dir(tmp: Path, target: Path) -> None:
     # so that a crash between the two renames leaves either the old or the new directory.
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        old = target.with_name(f".{target.name}.old-{_owner()}")
         os.replace(target, old)
     try:
         os.replace(tmp, target)
@@ -58,6 +67,54 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(target: Path | str) -> bool:
+    """Undo what a writer of ``target`` killed outright left behind; True if it restored.
+
+    A replaced directory is moved aside before the new one is renamed in: killed between the
+    two renames, the writer left no ``target`` but the old copy beside it, which is renamed
+    back. Its other leftovers (a temporary copy being filled, an old copy no longer needed)
+    are removed. Only those of writers on this host whose process is gone are touched.
+    """
+    target = Path(target)
+    restored = False
+    prefix = f".{target.name}."
+    try:
+        siblings = [entry for entry in os.scandir(target.parent)
+                    if entry.name.startswith(prefix)]
+    except OSError:
+        return False
+    for entry in sorted(siblings, key=lambda e: not e.name[len(prefix):].startswith("old-")):
+        rest = entry.name[len(prefix):]
+        owner = rest[len("old-"):] if rest.startswith("old-") else (
+            rest.split(".", 1)[0] if rest.endswith(".tmp") else "")
+        if not _gone(owner):
+            continue
+        path = Path(entry.path)
+        if rest.startswith("old-") and not os.path.lexists(target) and path.is_dir():
+            os.replace(path, target)
+            restored = True
+        elif path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return restored
+
+
+def _gone(owner: str) -> bool:
+    """Whether ``pid@host`` names a process of this host that no longer runs."""
+    pid, _, host = owner.partition("@")
+    if not pid.isdigit() or host != _owner().partition("@")[2] or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:        # another user's process, or no right to ask: leave it
+        return False
+    return False
 
 
 def write_text(target: Path | str, text: str) -> None:
