@@ -417,7 +417,12 @@ def describe_failure(error: BaseException) -> str:
                                                  "(is it running?)"),
                           ("Max retries exceeded", "the tracking server did not answer"),
                           ("timed out", "the tracking server timed out"),
-                          ("Name or service not known", "the tracking server's host is unknown")):
+                          ("Name or service not known", "the tracking server's host is unknown"),
+                          # MLflow 3's folder store: its long notice, cut short, hid the fix
+                          ("filesystem tracking backend", "MLflow refuses a folder (its old "
+                           "file store) as a store; give a database such as "
+                           "sqlite:///mlflow.db (`mlflow migrate-filestore` moves an old "
+                           "folder's runs into one)")):
         if marker in text:
             return words
     return text.splitlines()[0][:300] if text else type(error).__name__
