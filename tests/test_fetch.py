@@ -147,6 +147,37 @@ def test_crop_uses_the_annotated_box(annotations, tmp_path, shared):
     assert (info.width, info.height) == (240, 288)   # 0.5 x 480, 0.8 x 360, even sizes
 
 
+def test_an_interrupted_fetch_ends_the_ffmpeg_it_is_running(tmp_path):
+    # SIGTERM sent to the command alone never reached its ffmpeg, which went on (here: for
+    # ever, reading a source that never comes) after the command had ended
+    import os
+    source = tmp_path / "never.mp4"
+    os.mkfifo(source)                       # nobody writes it: ffmpeg waits on it for good
+    out = tmp_path / "clips"
+    cuts = fetch.Cuts()
+    ended: list[BaseException] = []
+
+    def cut():
+        try:
+            fetch.cut_clip(source, out / "clip.mp4", 0.0, 0.8, None, cuts=cuts)
+        except BaseException as error:      # noqa: BLE001 - the test looks at which
+            ended.append(error)
+
+    worker = threading.Thread(target=cut, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not cuts._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (ffmpeg,) = cuts._running
+    time.sleep(0.5)
+    assert ffmpeg.poll() is None                          # still waiting for its source
+    cuts.stop()
+    worker.join(10)
+    assert not worker.is_alive() and ffmpeg.poll() is not None
+    assert [type(error) for error in ended] == [fetch.FetchInterrupted]
+    assert list(out.iterdir()) == []                      # its temporary clip went too
+
+
 def test_full_disk_stops_with_a_message_and_keeps_finished_clips(annotations, tmp_path):
     out = tmp_path / "clips"
     real = fetch.YtDlpDownloader()

@@ -56,7 +56,7 @@ NO_NETWORK = re.compile(r"Failed to resolve|Name or service not known|Temporary 
 
 
 class FetchInterrupted(Exception):
-    """Raised in a worker whose back-off the interrupted run cut short."""
+    """Raised in a worker whose back-off or ffmpeg the interrupted run cut short."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,45 @@ def crop_filter(box: list[float]) -> str:
             f"trunc(iw*{x0:.6f}):trunc(ih*{y0:.6f})")
 
 
+class Cuts:
+    """The ffmpeg processes one fetch is running. An interrupted fetch ends them: SIGTERM sent
+    to the command alone does not reach them, and one left running outlived the command,
+    writing a clip nobody would rename into place."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen] = set()
+        self._stopped = False
+
+    def run(self, command: list[str]) -> subprocess.CompletedProcess:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True)
+        with self._lock:
+            self._running.add(process)
+            if self._stopped:
+                process.kill()      # its output is a temporary, thrown away
+        try:
+            _, err = process.communicate()
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        if self._stopped:
+            raise FetchInterrupted
+        return subprocess.CompletedProcess(command, process.returncode, "", err)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for process in self._running:
+                process.kill()      # its output is a temporary, thrown away
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True)
+
+
 def cut_clip(source: Path, target: Path, start: float, end: float, box: list[float] | None,
-             crf: int = FetchConfig.crf) -> int:
+             crf: int = FetchConfig.crf, cuts: Cuts | None = None) -> int:
     """Write ``source[start:end]`` (re-encoded, frame-accurate) to ``target`` atomically.
 
     Returns the clip's frame count; raises BadVideo when ffmpeg fails or the window holds
@@ -156,7 +193,7 @@ def cut_clip(source: Path, target: Path, start: float, end: float, box: list[flo
                    "-vf", ",".join(filters), "-an", "-c:v", "libx264", "-preset", "veryfast",
                    "-crf", str(crf), "-pix_fmt", "yuv420p", "-threads", "1",
                    "-movflags", "+faststart", "-f", "mp4", str(tmp)]
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = (cuts.run if cuts is not None else _run)(command)
         if done.returncode != 0:
             message = _one_line(done.stderr) or f"ffmpeg exited with {done.returncode}"
             if DISK_FULL.search(done.stderr):
@@ -216,7 +253,8 @@ def plan_sources(plan: pd.DataFrame, out: Path) -> tuple[list[Source], int]:
 
 
 def fetch_source(source: Source, out: Path, config: FetchConfig, downloader: Downloader,
-                 sleep: Callable[[float], None] = time.sleep) -> list[tuple[dict, str | None]]:
+                 sleep: Callable[[float], None] = time.sleep,
+                 cuts: Cuts | None = None) -> list[tuple[dict, str | None]]:
     """Download one source (retrying) and cut its clips: ``[(clip row, error or None)]``."""
     cache = out / SOURCES_DIR
     cache.mkdir(parents=True, exist_ok=True)
@@ -242,7 +280,7 @@ def fetch_source(source: Source, out: Path, config: FetchConfig, downloader: Dow
     for clip in source.clips:
         try:
             cut_clip(path, clip_path(out, clip["clip_id"]), clip["start_time"], clip["end_time"],
-                     clip["box"] if config.crop else None, config.crf)
+                     clip["box"] if config.crop else None, config.crf, cuts)
             results.append((clip, None))
         except SlrbenchError as error:
             results.append((clip, str(error)))
@@ -300,6 +338,7 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
     failures: list[dict] = []
     aborted = None
     stopping = threading.Event()
+    cuts = Cuts()
 
     def pause(seconds: float) -> None:
         """The back-off, cut short when the run is interrupted."""
@@ -312,7 +351,7 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
     try:
         with bar(sum(len(s.clips) for s in sources), "fetching clips", unit="clips") as progress, \
                 sigterm_interrupts():
-            jobs = {pool.submit(fetch_source, s, out, config, downloader, pause): s
+            jobs = {pool.submit(fetch_source, s, out, config, downloader, pause, cuts): s
                     for s in sources}
             for job in futures.as_completed(jobs):
                 try:
@@ -332,6 +371,7 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
         # queued sources are dropped and back-offs cut short, not worked through first;
         # clips are written atomically, so what is there is whole
         stopping.set()
+        cuts.stop()
         pool.shutdown(wait=False, cancel_futures=True)
         said = str(stop) or "interrupted"
         stop.args = (f"{said}: {summary.present + summary.fetched} clips are kept in {out}; "
