@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.data.store import LandmarkStore
+from harness.data.landmark_files import read_landmark_file
+from harness.data.store import LandmarkStore, write_store
 from tests.conftest import make_clip
 from tests.faults import (ESCAPES, SLRBENCH, assert_cli_error, assert_one_error, cli,
                           environment, fill, interruptible, point_outside, runs_in, slrbench, tmpfs,
@@ -72,6 +73,21 @@ def test_out_holding_documents_is_refused(tmp_path, shared):
     assert_cli_error(extract_here(videos, documents), str(documents), "not a landmark store")
     assert (documents / "thesis.txt").read_text() == "years of work"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "videos"]
+
+
+def test_a_store_holding_a_users_file_is_not_replaced(tmp_path, shared):
+    # a store is replaced as a whole folder: a file someone kept in it went with it
+    clip = read_landmark_file(shared / "asl-signs-sample" / pd.read_csv(
+        shared / "asl-signs-sample" / "train.csv").path[0])
+    store = tmp_path / "store"
+    write_store(store, [({"clip_id": "a", "gloss": "hello", "label": 0, "split": "",
+                          "signer": "1", "fps": 30.0, "n_frames": 0, "source": "a"}, clip)],
+                ["hello"], "mine")
+    (store / "my-notes.txt").write_text("which clips I checked")
+    videos = video_folder(tmp_path / "videos", shared)
+    assert_cli_error(extract_here(videos, store), str(store), "my-notes.txt", "move them out")
+    assert (store / "my-notes.txt").read_text() == "which clips I checked"
+    assert list(LandmarkStore.open(store).meta.clip_id) == ["a"]
 
 
 def test_out_equal_to_the_videos_is_refused(tmp_path, shared):

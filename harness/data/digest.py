@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.clips import ClipSet
-from harness.data.store import LandmarkStore
+from harness.data.store import DIGEST_FILE, LandmarkStore
 from harness.util.atomic import write_text
 
-DIGEST_FILE = "digest.json"
 HASHED = ("manifest.json", "offsets.npy", "landmarks.f32")
 CHUNK = 8 << 20
 

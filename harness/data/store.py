@@ -29,6 +29,7 @@ VERSION = 1
 FRAME_SHAPE = (N_LANDMARKS, 3)
 FRAME_BYTES = N_LANDMARKS * 3 * 4
 FILES = ("manifest.json", "clips.parquet", "offsets.npy", "landmarks.f32")
+DIGEST_FILE = "digest.json"        # the store's cached hash (harness.data.digest)
 # The widest coordinates a landmark may have, per axis. MediaPipe normalises x and y to the
 # image (0 to 1; a little beyond when a part leaves the frame: hands beside it, feet below
 # it) and gives z as depth on roughly the scale of x, from its own origin (the hips, the
@@ -248,10 +249,19 @@ def check_replaceable(path: Path | str) -> None:
             return
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-            if isinstance(manifest, dict) and manifest.get("format") == FORMAT:
-                return
+            is_ours = isinstance(manifest, dict) and manifest.get("format") == FORMAT
         except (OSError, ValueError):
-            pass
+            is_ours = False
+        if is_ours:
+            # a store is replaced as a whole: anything else put in it would go with it
+            others = sorted(entry.name for entry in path.iterdir()
+                            if entry.name not in (*FILES, DIGEST_FILE)
+                            and not entry.name.startswith("."))
+            if not others:
+                return
+            raise BadStore(f"{path}: this store also holds {', '.join(others[:3])}"
+                           f"{' and more' if len(others) > 3 else ''}, which replacing it "
+                           "would delete; move them out of the store, or choose another --out")
     what = "a folder without a store's manifest.json" if path.is_dir() else "not a folder"
     raise BadStore(f"{path}: exists and is not a landmark store ({what}); a store is only "
                    "written where there is none or over an older store: choose another "
