@@ -120,6 +120,11 @@ def test_the_configuration_is_chosen_on_validation_not_on_test(crafted):
     assert headline.index("lstm") < headline.index("spoter (lr=0.1)")
     everything = section[section.index("All 3 configurations"):]
     assert everything.count('class="chosen"') == 2 and "spoter (lr=1.0)" in everything
+    chosen_words = "a model run in several configurations appears in the one chosen on validation"
+    assert chosen_words in headline
+    # a benchmark where each model ran in one configuration claims no choice
+    differ, _, _ = crafted["splits"]
+    assert "test accuracy of each model.</caption>" in _headline(_section(crafted["text"], differ))
 
 
 def test_curves_are_any_metric_with_more_than_one_step(crafted):

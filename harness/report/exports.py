@@ -88,8 +88,8 @@ def summary_latex(headlines: list[Headline]) -> str:
     """A booktabs table (``\\usepackage{booktabs}``): one block per benchmark."""
     heads = [latex_escape(c.heading) for c in HEADLINE_COLUMNS]
     width = 2 + len(heads)
-    caption = ("Test accuracy of each model (of several configurations, the one with the best "
-               "validation top-1): mean "
+    caption = ("Test accuracy of each model (where a model ran in several configurations, the "
+               "one with the best validation top-1): mean "
                "$\\pm$ sample std over $n$ seeds, and in brackets the 95\\,\\% interval of the "
                "seed mean (percentile bootstrap over test clips). $\\star$: best, ahead of the "
                "second by a paired bootstrap test over the same test clips at $p < 0.05$.")
