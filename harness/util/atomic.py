@@ -93,8 +93,9 @@ def recover(target: Path | str) -> bool:
             continue
         path = Path(entry.path)
         if rest.startswith("old-") and not os.path.lexists(target) and path.is_dir():
-            os.replace(path, target)
-            restored = True
+            with contextlib.suppress(OSError):      # a read-only place: left as it is
+                os.replace(path, target)
+                restored = True
         elif path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
