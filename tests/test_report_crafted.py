@@ -125,6 +125,7 @@ def test_the_configuration_is_chosen_on_validation_not_on_test(crafted):
     # a benchmark where each model ran in one configuration claims no choice
     differ, _, _ = crafted["splits"]
     assert "test accuracy of each model.</caption>" in _headline(_section(crafted["text"], differ))
+    assert "of several configurations" not in crafted["text"]      # the vocabulary figure too
 
 
 def test_curves_are_any_metric_with_more_than_one_step(crafted):
