@@ -151,8 +151,11 @@ def vocabulary_curve(points: Sequence[Point], palette: dict[str, str],
         fig.tight_layout()
         # names like "conv_transformer (epochs=50)" side by side ran into each other
         per_row = max(1, int(cols * VOCAB_LEGEND_CHARS_PER_PANEL // max(map(len, labels))))
+        # and the browser draws the SVG's text in its own serif, often wider than the one
+        # matplotlib measured: the columns get room to spare
         fig.legend([handles[l] for l in labels], labels, loc="upper center",
-                   bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(labels), per_row))
+                   bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(labels), per_row),
+                   columnspacing=3.5)
         return svg(fig)
 
 
