@@ -174,10 +174,6 @@ class Cuts:
                 process.kill()      # its output is a temporary, thrown away
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True)
-
-
 def cut_clip(source: Path, target: Path, start: float, end: float, box: list[float] | None,
              crf: int = FetchConfig.crf, cuts: Cuts | None = None) -> int:
     """Write ``source[start:end]`` (re-encoded, frame-accurate) to ``target`` atomically.
@@ -193,7 +189,7 @@ def cut_clip(source: Path, target: Path, start: float, end: float, box: list[flo
                    "-vf", ",".join(filters), "-an", "-c:v", "libx264", "-preset", "veryfast",
                    "-crf", str(crf), "-pix_fmt", "yuv420p", "-threads", "1",
                    "-movflags", "+faststart", "-f", "mp4", str(tmp)]
-        done = (cuts.run if cuts is not None else _run)(command)
+        done = (cuts or Cuts()).run(command)
         if done.returncode != 0:
             message = _one_line(done.stderr) or f"ffmpeg exited with {done.returncode}"
             if DISK_FULL.search(done.stderr):
