@@ -142,34 +142,34 @@ def crop_filter(box: list[float]) -> str:
 
 
 class Cuts:
-    """The ffmpeg processes one fetch is running. An interrupted fetch ends them: SIGTERM sent
-    to the command alone does not reach them, and one left running outlived the command,
-    writing a clip nobody would rename into place."""
+    """The ffmpeg processes one fetch is running, and whether the fetch was interrupted. An
+    interrupted fetch ends them: SIGTERM sent to the command alone does not reach them, and
+    one left running outlived the command, writing a clip nobody would rename into place."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen] = set()
-        self._stopped = False
+        self.stopped = threading.Event()     # also cuts the fetch's back-offs short
 
     def run(self, command: list[str]) -> subprocess.CompletedProcess:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    text=True)
         with self._lock:
             self._running.add(process)
-            if self._stopped:
+            if self.stopped.is_set():
                 process.kill()      # its output is a temporary, thrown away
         try:
             _, err = process.communicate()
         finally:
             with self._lock:
                 self._running.discard(process)
-        if self._stopped:
+        if self.stopped.is_set():
             raise FetchInterrupted
         return subprocess.CompletedProcess(command, process.returncode, "", err)
 
     def stop(self) -> None:
         with self._lock:
-            self._stopped = True
+            self.stopped.set()
             for process in self._running:
                 process.kill()      # its output is a temporary, thrown away
 
@@ -333,14 +333,13 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
     summary = FetchSummary(out=out, planned=len(plan), present=present)
     failures: list[dict] = []
     aborted = None
-    stopping = threading.Event()
     cuts = Cuts()
 
     def pause(seconds: float) -> None:
         """The back-off, cut short when the run is interrupted."""
         if sleep is not time.sleep:
             sleep(seconds)
-        elif stopping.wait(seconds):
+        elif cuts.stopped.wait(seconds):
             raise FetchInterrupted
 
     pool = futures.ThreadPoolExecutor(max(1, config.workers))
@@ -366,7 +365,6 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
     except KeyboardInterrupt as stop:
         # queued sources are dropped and back-offs cut short, not worked through first;
         # clips are written atomically, so what is there is whole
-        stopping.set()
         cuts.stop()
         pool.shutdown(wait=False, cancel_futures=True)
         said = str(stop) or "interrupted"
