@@ -21,8 +21,8 @@ from harness.cli import main
 from harness.run.loading import load_clipset, make_request
 from harness.run.tracking import load_model, load_runs
 from plugins.conv_transformer.config import ConvTransformerConfig
-from plugins.conv_transformer.features import (SUBSET, feature_size, flip_points,
-                                               numpy_features, select, subsample,
+from plugins.conv_transformer.features import (ANGLES, SUBSET, angle_features, feature_size,
+                                               flip_points, numpy_features, select, subsample,
                                                subsample_index, trim_in_place, trim_to_hands)
 from plugins.conv_transformer.model import ConvTransformerModel
 from plugins.conv_transformer.network import ConvTransformerNet, MaskedBatchNorm
@@ -90,6 +90,41 @@ def test_shoulder_anchor_is_body_fixed_and_falls_back_without_a_pose(asl, signo)
                                   numpy_features(hands_only))
     with pytest.raises(ValueError, match="anchor"):
         numpy_features(hands_only, anchor="hips")
+
+
+def test_hand_angles_read_a_handshape_however_the_hand_is_turned_sized_or_mirrored(asl):
+    shown = [np.isfinite(asl.clip(i)[:, RIGHT_HAND]).all(axis=(1, 2)) for i in range(30)]
+    clip = asl.clip(int(np.argmax([s.sum() for s in shown])))
+    seen = np.isfinite(clip[:, RIGHT_HAND]).all(axis=(1, 2))
+    assert seen.sum() > 10 and not seen.all()
+    hand = torch.from_numpy(np.ascontiguousarray(clip[seen][:, RIGHT_HAND]))
+    angles = angle_features(hand).numpy()
+    assert angles.shape == (int(seen.sum()), ANGLES) and np.isfinite(angles).all()
+    turn = np.radians(35.0)
+    rotation = torch.tensor([[np.cos(turn), -np.sin(turn), 0.0],
+                             [np.sin(turn), np.cos(turn), 0.0], [0.0, 0.0, 1.0]],
+                            dtype=torch.float32)
+    moved = angle_features(hand @ rotation.T * 1.7 + 0.2).numpy()
+    bends_and_spreads = slice(0, ANGLES - 3)
+    np.testing.assert_allclose(moved[:, bends_and_spreads], angles[:, bends_and_spreads],
+                               atol=1e-4)
+    mirrored = hand.clone()
+    mirrored[..., 0] = 1 - mirrored[..., 0]
+    np.testing.assert_allclose(angle_features(mirrored).numpy()[:, bends_and_spreads],
+                               angles[:, bends_and_spreads], atol=1e-4)
+    assert not np.allclose(angles[:, bends_and_spreads],
+                           angles[::-1][:, bends_and_spreads], atol=1e-2)   # shapes differ
+    # in the clip's features: one block per hand, zeros where the hand is missing
+    rows = numpy_features(select(clip), hand_angles=True)
+    assert rows.shape[1] == feature_size("xy", True, True) == feature_size("xy", True) + 2 * ANGLES
+    right = rows[:, -3 - ANGLES:-3]
+    np.testing.assert_allclose(right[seen], angles, atol=1e-5)
+    assert (right[~seen] == 0).all()
+    no_depth = clip.copy()
+    no_depth[..., 2] = np.nan                 # a 2-D source: angles in the image plane
+    assert np.isfinite(numpy_features(select(no_depth), hand_angles=True)).all()
+    assert np.abs(numpy_features(select(no_depth), hand_angles=True)[seen, -3 - ANGLES:-3]
+                  ).sum() > 0
 
 
 def _in_child(function, *args):
@@ -205,7 +240,23 @@ def test_save_and_load_give_identical_predictions(asl, tmp_path):
     assert again.vocab == asl.vocab and model.num_parameters() > 1000
 
 
-@pytest.mark.parametrize("options", [{}, {"anchor": "shoulders", "trim": True}])
+def test_a_model_saved_before_the_angle_features_loads_without_them(asl, tmp_path):
+    model = _fit(asl, epochs=1, hand_angles=False)
+    model.save(tmp_path / "model")
+    meta_file = tmp_path / "model" / "slrbench.json"
+    meta = json.loads(meta_file.read_text())
+    assert meta.pop("hand_angles") is False
+    meta_file.write_text(json.dumps(meta))        # as the previous version wrote it
+    # that run's saved config lacks the field, so the runner passes today's default
+    again = ConvTransformerModel.load(tmp_path / "model", ConvTransformerConfig(**TINY),
+                                      asl.info)
+    assert again.config.hand_angles is False
+    test = asl.split("test").unlabelled()
+    np.testing.assert_array_equal(again.predict_proba(test), model.predict_proba(test))
+
+
+@pytest.mark.parametrize("options", [{}, {"anchor": "shoulders", "trim": True,
+                                          "hand_angles": False}])
 def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path, options):
     from plugins.conv_transformer.export import onnx_predict_proba, sidecar_path
     model = _fit(asl, epochs=1, **options)

@@ -2,7 +2,8 @@
 Kaggle competition (2023), in PyTorch, written from its published description.
 
 - Inputs (features.py): the upper-body pose and both hands, normalised per clip, each
-  hand's shape relative to its wrist, first and second temporal differences; NaN-aware, so
+  hand's shape relative to its wrist and its finger angles (cosines of the joint bends and
+  finger spreads, the palm's normal), first and second temporal differences; NaN-aware, so
   the same defaults run on full Holistic clips and on hands-only sets.
 - Network (network.py): a linear stem, then ``stages`` x (``conv_blocks`` depthwise-
   separable temporal convolution blocks with efficient channel attention, then one

@@ -16,6 +16,7 @@ class ConvTransformerConfig:
     # clip's own mean and spread, which is what hands-only data always gets)
     anchor: Literal["clip", "shoulders"] = "shoulders"
     hand_shape: bool = True             # + each hand relative to its wrist, in hand sizes
+    hand_angles: bool = True            # + each hand's finger bends, spreads, palm normal
     max_frames: int = 256               # longer clips are subsampled evenly to this many
     trim: bool = False                  # drop the frames before and after any hand is seen
 

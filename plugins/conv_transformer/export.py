@@ -34,12 +34,12 @@ OPSET = 18
 class RawLandmarksModel(nn.Module):
     """Raw ``[T, 543, 3]`` landmarks -> ``[1, classes]`` probabilities, preprocessing included."""
 
-    def __init__(self, net: nn.Module, coords: str, hand_shape: bool, max_frames: int,
-                 anchor: str = "clip", trim: bool = False):
+    def __init__(self, net: nn.Module, config, max_frames: int | None = None):
+        """``config``: the model's ConvTransformerConfig (its input options); ``max_frames``
+        the frames the network reads (default: the config's)."""
         super().__init__()
-        self.net = net
-        self.coords, self.hand_shape, self.max_frames = coords, hand_shape, max_frames
-        self.anchor, self.trim = anchor, trim
+        self.net, self.config = net, config
+        self.max_frames = config.max_frames if max_frames is None else max_frames
         self.register_buffer("subset", torch.as_tensor(SUBSET, dtype=torch.int64))
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
@@ -49,10 +49,12 @@ class RawLandmarksModel(nn.Module):
 
     def answer(self, points: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """Subset points ``[T, 59, 3]`` and their real frames ``[T]`` -> probabilities."""
-        if self.trim:
+        c = self.config
+        if c.trim:
             points, keep = trim_in_place(points)
             valid = valid & keep
-        rows = clip_features(points, self.coords, self.hand_shape, self.anchor).unsqueeze(0)
+        rows = clip_features(points, c.coords, c.hand_shape, c.anchor, c.hand_angles)
+        rows = rows.unsqueeze(0)
         return torch.softmax(self.net(rows, valid.unsqueeze(0)).float(), dim=-1)
 
 
@@ -90,8 +92,7 @@ def export_onnx(model, path: Path) -> Path:
         0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
     frames = torch.export.Dim("frames", min=1, max=100_000)
     with writing_graph(model, path) as tmp, quiet_conversion("torch.onnx"):
-        wrapped = RawLandmarksModel(model.net, cfg.coords, cfg.hand_shape, cfg.max_frames,
-                                    cfg.anchor, cfg.trim).eval()
+        wrapped = RawLandmarksModel(model.net, cfg).eval()
         torch.onnx.export(wrapped, (example,), str(tmp), input_names=[INPUT],
                           output_names=[OUTPUT], dynamic_shapes={"landmarks": {0: frames}},
                           opset_version=OPSET, dynamo=True, external_data=False)
@@ -127,10 +128,11 @@ def graph_description(model) -> dict:
     cfg = model.config
     anchoring = "shoulder-anchored" if cfg.anchor == "shoulders" else "per-clip"
     trimming = ", hand-less frames at either end dropped" if cfg.trim else ""
+    angles = ", finger angles" if cfg.hand_angles else ""
     return {"layout": LAYOUT,
-            "preprocessing": f"inside the graph (landmark subset, {anchoring} normalisation, "
-                             f"temporal differences, at most {cfg.max_frames} frames"
-                             f"{trimming})",
+            "preprocessing": f"inside the graph (landmark subset, {anchoring} normalisation"
+                             f"{angles}, temporal differences, at most {cfg.max_frames} "
+                             f"frames{trimming})",
             "output": {"name": OUTPUT, "shape": [1, model.num_classes],
                        "meaning": "class probabilities, in the order of vocab"},
             "vocab": list(model.vocab)}

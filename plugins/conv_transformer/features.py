@@ -14,6 +14,10 @@ Per clip (NaN-aware, so a missing part never shifts the statistics):
   far the hands travel does not change the scale;
 - hand shape (``hand_shape``): each hand's points minus its wrist, divided by the hand's
   size in that frame, so a handshape reads the same wherever the hand is;
+- hand angles (``hand_angles``): per hand the cosines of the ten finger-joint bends and of
+  the four spreads between neighbouring fingers, and the palm's unit normal, in 3-D (z
+  taken as 0 where a source has none): a handshape read the same however the hand is
+  turned or sized, and the same for a hand and its mirror image but for the normal;
 - motion: the first and second temporal differences of the positions;
 - three presence flags (left hand, right hand, pose) per frame.
 Missing values become 0 after all of this. With the ``trim`` option the frames before the
@@ -40,9 +44,18 @@ SHOULDERS = (11, 12)                    # Holistic pose indices, the same in the
 ANCHORS = ("clip", "shoulders")
 
 
-def feature_size(coords: str, hand_shape: bool) -> int:
+# (a, b, c): a finger joint's bend, the angle between b - a and c - b (two per finger)
+JOINTS = np.array([(4, 3, 2), (3, 2, 0), (8, 6, 5), (6, 5, 0), (12, 10, 9), (10, 9, 0),
+                   (16, 14, 13), (14, 13, 0), (20, 18, 17), (18, 17, 0)])
+TIPS, BASES = np.array([4, 8, 12, 16, 20]), np.array([2, 5, 9, 13, 17])
+WRIST, INDEX_BASE, PINKY_BASE = 0, 5, 17
+ANGLES = len(JOINTS) + len(TIPS) - 1 + 3       # bends, spreads, palm normal
+
+
+def feature_size(coords: str, hand_shape: bool, hand_angles: bool = False) -> int:
     dims = len(coords)
-    return 3 * POINTS * dims + (2 * HAND_POINTS * dims if hand_shape else 0) + FLAGS
+    return (3 * POINTS * dims + (2 * HAND_POINTS * dims if hand_shape else 0)
+            + (2 * ANGLES if hand_angles else 0) + FLAGS)
 
 
 def select(clip: np.ndarray) -> np.ndarray:
@@ -119,6 +132,29 @@ def _difference(x: torch.Tensor, lag: int) -> torch.Tensor:
     return after[lag:] - x
 
 
+def _unit(v: torch.Tensor) -> torch.Tensor:
+    """``v`` over its length along the last axis; NaN where it has none."""
+    length = v.square().sum(-1, keepdim=True).sqrt()
+    return v / torch.where(length > 1e-9, length, torch.full_like(length, float("nan")))
+
+
+def angle_features(hand: torch.Tensor) -> torch.Tensor:
+    """One hand ``[T, 21, 3]`` -> ``[T, ANGLES]``: joint-bend and finger-spread cosines, then
+    the palm's unit normal (wrist -> index base x wrist -> pinky base). NaN where the hand
+    is missing. Cosines rather than angles: no inverse trigonometry in the exported graphs."""
+    z = hand[..., 2:3]
+    h = torch.cat([hand[..., :2], torch.where(torch.isfinite(z), z, torch.zeros_like(z))], -1)
+    a, b, c = (h[:, JOINTS[:, i]] for i in range(3))
+    bends = (_unit(b - a) * _unit(c - b)).sum(-1)
+    spokes = _unit(h[:, TIPS] - h[:, BASES])
+    spreads = (spokes[:, :-1] * spokes[:, 1:]).sum(-1)
+    u, v = h[:, INDEX_BASE] - h[:, WRIST], h[:, PINKY_BASE] - h[:, WRIST]
+    normal = torch.stack([u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1],
+                          u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2],
+                          u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]], dim=-1)
+    return torch.cat([bends, spreads, _unit(normal)], dim=1)
+
+
 def _shoulder_frame(p: torch.Tensor, present: torch.Tensor, mean: torch.Tensor,
                     spread: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The shoulders' mean midpoint and mean width over the frames that show both; the
@@ -137,7 +173,7 @@ def _shoulder_frame(p: torch.Tensor, present: torch.Tensor, mean: torch.Tensor,
 
 
 def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = True,
-                  anchor: str = "clip") -> torch.Tensor:
+                  anchor: str = "clip", hand_angles: bool = False) -> torch.Tensor:
     """``[T, 59, 3]`` points (NaN = missing) -> ``[T, feature_size]`` float32 features."""
     if anchor not in ANCHORS:
         raise ValueError(f"anchor must be one of {ANCHORS}, not {anchor!r}")
@@ -163,6 +199,8 @@ def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = T
             size = size.amax(dim=1, keepdim=True).unsqueeze(-1)
             size = torch.where(size > 1e-6, size, torch.full_like(size, float("nan")))
             blocks.append((offset / size).reshape(frames, HAND_POINTS * dims))
+    if hand_angles:
+        blocks.extend(angle_features(points[:, hand].float()) for hand in HANDS)
     seen = present[..., 0]
     blocks.append(torch.stack([seen[:, HANDS[0]].all(1), seen[:, HANDS[1]].all(1),
                                seen[:, :POSE_POINTS].any(1)], dim=1).float())
@@ -171,7 +209,7 @@ def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = T
 
 
 def numpy_features(points: np.ndarray, coords: str = "xy", hand_shape: bool = True,
-                   anchor: str = "clip") -> np.ndarray:
+                   anchor: str = "clip", hand_angles: bool = False) -> np.ndarray:
     with torch.no_grad():
         return clip_features(torch.from_numpy(np.ascontiguousarray(points, np.float32)),
-                             coords, hand_shape, anchor).numpy()
+                             coords, hand_shape, anchor, hand_angles).numpy()

@@ -3,6 +3,7 @@ as a plain ``.npz`` of arrays plus checked JSON metadata (no pickle; the runner 
 config and vocabulary), ONNX export."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def _with_torch_compute(method):
 
 def new_net(config: ConvTransformerConfig, num_classes: int) -> ConvTransformerNet:
     c = config
-    return ConvTransformerNet(feature_size(c.coords, c.hand_shape), num_classes, c.dim,
+    return ConvTransformerNet(feature_size(c.coords, c.hand_shape, c.hand_angles), num_classes,
+                              c.dim,
                               c.stages, c.conv_blocks, c.kernel, c.expand, c.heads, c.dropout,
                               c.drop_path, c.late_dropout)
 
@@ -59,8 +61,8 @@ class ConvTransformerModel:
         points = points[subsample_index(len(points), self.config.max_frames)]
         if self.config.trim:
             points = trim_to_hands(points)
-        return numpy_features(points, self.config.coords, self.config.hand_shape,
-                              self.config.anchor)
+        c = self.config
+        return numpy_features(points, c.coords, c.hand_shape, c.anchor, c.hand_angles)
 
     def features(self, clips: ClipSet | Unlabelled) -> list[np.ndarray]:
         return [self.rows(self.points(clips, i)) for i in range(len(clips))]
@@ -106,15 +108,19 @@ class ConvTransformerModel:
         arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
         with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
-        write_model_meta(path, {"format": FORMAT, "num_classes": self.num_classes}, META_FILE)
+        write_model_meta(path, {"format": FORMAT, "num_classes": self.num_classes,
+                                "hand_angles": self.config.hand_angles}, META_FILE)
 
     @classmethod
     def load(cls, path: Path, config: ConvTransformerConfig, info: ClipSetInfo
              ) -> "ConvTransformerModel":
         """The runner keeps the config and the vocabulary; the folder holds the weights."""
         path = Path(path)
-        read_model_meta(path, "conv_transformer", FORMAT, needs=(WEIGHTS_FILE,),
-                        name=META_FILE)
+        meta = read_model_meta(path, "conv_transformer", FORMAT, needs=(WEIGHTS_FILE,),
+                               name=META_FILE)
+        # a model saved before the angle features existed has none; its run's saved config
+        # lacks the field, so the config arrived with today's default
+        config = dataclasses.replace(config, hand_angles=bool(meta.get("hand_angles", False)))
         model = cls(config, info.num_classes, tuple(info.vocab))
         with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
             state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}

@@ -71,9 +71,8 @@ class FixedLengthModel(RawLandmarksModel):
     every step at a fixed size: the clip subsampled to at most ``slots`` frames as the
     model does (``i * T // slots``), the slots past it padding the network masks."""
 
-    def __init__(self, net: nn.Module, coords: str, hand_shape: bool, anchor: str,
-                 trim: bool, signature: Signature):
-        super().__init__(net, coords, hand_shape, signature.slots, anchor, trim)
+    def __init__(self, net: nn.Module, config, signature: Signature):
+        super().__init__(net, config, signature.slots)
         self.buffer = signature.buffer
 
     def forward(self, landmarks: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
@@ -112,8 +111,7 @@ def export_tflite(model, path: Path) -> Path:
     converter = None
     with writing_graph(model, path) as tmp, quiet_conversion(*LOGGERS):
         for signature in signatures(cfg.max_frames):
-            fixed = FixedLengthModel(model.net, cfg.coords, cfg.hand_shape, cfg.anchor,
-                                     cfg.trim, signature).eval()
+            fixed = FixedLengthModel(model.net, cfg, signature).eval()
             example = {k: torch.from_numpy(v) for k, v in buffer_input(empty, signature).items()}
             add = converter.signature if converter else litert_torch.signature
             converter = add(signature.name, fixed, sample_kwargs=example)
