@@ -36,9 +36,8 @@ def _with_torch_compute(method):
 def new_net(config: ConvTransformerConfig, num_classes: int) -> ConvTransformerNet:
     c = config
     return ConvTransformerNet(feature_size(c.coords, c.hand_shape, c.hand_angles), num_classes,
-                              c.dim,
-                              c.stages, c.conv_blocks, c.kernel, c.expand, c.heads, c.dropout,
-                              c.drop_path, c.late_dropout)
+                              c.dim, c.stages, c.conv_blocks, c.kernel, c.expand, c.heads,
+                              c.dropout, c.drop_path, c.late_dropout)
 
 
 class ConvTransformerModel:
