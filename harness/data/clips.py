@@ -25,6 +25,14 @@ PARTS = {"pose": POSE, "face": FACE, "left_hand": LEFT_HAND, "right_hand": RIGHT
 # Pose landmark indices that matter for normalisation and mirroring.
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
 
+# Within each 21-point hand: a finger joint's bend is the angle between b - a and c - b for
+# each (a, b, c), two joints per finger, thumb to little finger; a finger points from its
+# base to its tip.
+FINGER_JOINTS = ((4, 3, 2), (3, 2, 0), (8, 6, 5), (6, 5, 0), (12, 10, 9), (10, 9, 0),
+                 (16, 14, 13), (14, 13, 0), (20, 18, 17), (18, 17, 0))
+FINGER_TIPS = (4, 8, 12, 16, 20)
+FINGER_BASES = (2, 5, 9, 13, 17)
+
 # Columns every adapter fills; more (video, start_time, end_time, session, ...) may follow.
 META_COLUMNS = ("clip_id", "gloss", "label", "split", "signer", "fps", "n_frames", "source")
 SPLITS = ("train", "val", "test")

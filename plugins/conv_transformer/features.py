@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness.api import LEFT_HAND, N_LANDMARKS, RIGHT_HAND, flip
+from harness.api import (FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, LEFT_HAND, N_LANDMARKS,
+                         RIGHT_HAND, flip)
 
 POSE_POINTS = 17
 HAND_POINTS = 21
@@ -44,10 +45,7 @@ SHOULDERS = (11, 12)                    # Holistic pose indices, the same in the
 ANCHORS = ("clip", "shoulders")
 
 
-# (a, b, c): a finger joint's bend, the angle between b - a and c - b (two per finger)
-JOINTS = np.array([(4, 3, 2), (3, 2, 0), (8, 6, 5), (6, 5, 0), (12, 10, 9), (10, 9, 0),
-                   (16, 14, 13), (14, 13, 0), (20, 18, 17), (18, 17, 0)])
-TIPS, BASES = np.array([4, 8, 12, 16, 20]), np.array([2, 5, 9, 13, 17])
+JOINTS, TIPS, BASES = np.array(FINGER_JOINTS), np.array(FINGER_TIPS), np.array(FINGER_BASES)
 WRIST, INDEX_BASE, PINKY_BASE = 0, 5, 17
 ANGLES = len(JOINTS) + len(TIPS) - 1 + 3       # bends, spreads, palm normal
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.api import LEFT_HAND, LEFT_SHOULDER, POSE, RIGHT_HAND, RIGHT_SHOULDER
+from harness.api import (FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, LEFT_HAND, LEFT_SHOULDER,
+                         POSE, RIGHT_HAND, RIGHT_SHOULDER)
 
-# (a, b, c) triples: the angle between pb - pa and pc - pb (two joints per finger).
-FINGER_TRIPLES = np.array([(4, 3, 2), (3, 2, 0), (8, 6, 5), (6, 5, 0), (12, 10, 9), (10, 9, 0),
-                           (16, 14, 13), (14, 13, 0), (20, 18, 17), (18, 17, 0)])
-# tip - base of thumb, index, middle, ring, pinky; neighbours are compared.
-FINGER_TIPS = np.array([4, 8, 12, 16, 20])
-FINGER_BASES = np.array([2, 5, 9, 13, 17])
+# (a, b, c): the angle between pb - pa and pc - pb (two joints per finger); tip - base of
+# each finger, neighbours compared.
+TRIPLES, TIPS, BASES = np.array(FINGER_JOINTS), np.array(FINGER_TIPS), np.array(FINGER_BASES)
 WRIST, INDEX_TIP, INDEX_BASE, PINKY_BASE = 0, 8, 5, 17
 UPPER_POSE = np.array(list(range(18)) + [23, 24])
 
@@ -95,9 +93,9 @@ def hand_features(hands: np.ndarray, centre: np.ndarray, width: np.ndarray) -> n
     finite = np.isfinite(hands)
     present = finite.all(axis=(2, 3))                                   # [T, H]
     h = np.where(finite, hands, 0.0).astype(np.float64)
-    a, b, c = (h[:, :, FINGER_TRIPLES[:, i]] for i in range(3))
+    a, b, c = (h[:, :, TRIPLES[:, i]] for i in range(3))
     finger = angle_degrees(b - a, c - b)                                # [T, H, 10]
-    spokes = h[:, :, FINGER_TIPS] - h[:, :, FINGER_BASES]               # [T, H, 5, 3]
+    spokes = h[:, :, TIPS] - h[:, :, BASES]                             # [T, H, 5, 3]
     neighbour = angle_degrees(spokes[:, :, :-1], spokes[:, :, 1:])      # [T, H, 4]
     scale = width[:, None, None]
     wrist = (h[:, :, WRIST] - centre[:, None]) / scale

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.api import FINGER_BASES, FINGER_JOINTS, FINGER_TIPS
 from plugins.spoter.normalise import _nearest_fill, normalise
 from plugins.spoter.skeleton import (BODY, JOINTS, LEFT_HAND_JOINTS, L_SHOULDER, NECK,
                                      RIGHT_HAND_JOINTS, R_SHOULDER)
 
-FINGER_JOINTS = ((4, 3, 2), (3, 2, 0), (8, 6, 5), (6, 5, 0), (12, 10, 9), (10, 9, 0),
-                 (16, 14, 13), (14, 13, 0), (20, 18, 17), (18, 17, 0))
-FINGER_VECTORS = ((4, 2), (8, 5), (12, 9), (16, 13), (20, 17))      # tip - base
+FINGER_VECTORS = tuple(zip(FINGER_TIPS, FINGER_BASES))             # tip - base
 HAND_FEATURES = len(FINGER_JOINTS) + len(FINGER_VECTORS) - 1 + 6 + 2
 SIZES = {"paper": JOINTS * 2, "study": 2 * HAND_FEATURES + BODY * 2}
 
