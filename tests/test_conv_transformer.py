@@ -21,8 +21,9 @@ from harness.cli import main
 from harness.run.loading import load_clipset, make_request
 from harness.run.tracking import load_model, load_runs
 from plugins.conv_transformer.config import ConvTransformerConfig
-from plugins.conv_transformer.features import (ANGLES, SUBSET, angle_features, feature_size,
-                                               flip_points, numpy_features, select, subsample,
+from plugins.conv_transformer.features import (ANGLES, HANDS, SUBSET, angle_features,
+                                               feature_size, fill_hand_gaps, flip_points,
+                                               numpy_features, select, subsample,
                                                subsample_index, trim_in_place, trim_to_hands)
 from plugins.conv_transformer.model import ConvTransformerModel
 from plugins.conv_transformer.network import ConvTransformerNet, MaskedBatchNorm
@@ -160,6 +161,30 @@ def test_trimming_drops_the_rest_around_the_hands_alike_in_numpy_and_the_graph(a
     np.testing.assert_array_equal(trim_to_hands(no_hands), no_hands)   # nothing to trim to
 
 
+def test_a_hands_short_gaps_are_interpolated_and_nothing_else_changes(asl):
+    points = select(next(c for c in map(asl.clip, range(len(asl))) if len(c) >= 30))[:30]
+    left, right = HANDS
+    points[:, left] = np.linspace(0.0, 1.0, len(points))[:, None, None]
+    points[:, right] = 2.0
+    lost = np.zeros(len(points), bool)
+    lost[[0, 3, 4, 5, 9, 10]] = True         # a lead-in, a 3-frame gap, a 2-frame gap
+    lost[20:] = True                         # and the hand gone for good
+    points[lost, left] = np.nan
+    points[7, right] = np.nan
+    shown = lambda p, hand: np.isfinite(p[:, hand]).all(axis=(1, 2))    # noqa: E731
+    filled = fill_hand_gaps(torch.from_numpy(points), 3).numpy()
+    np.testing.assert_array_equal(shown(filled, left), ~lost | (np.arange(len(points)) < 20)
+                                  & (np.arange(len(points)) > 0))
+    expected = np.linspace(0.0, 1.0, len(points))
+    np.testing.assert_allclose(filled[1:20, left][:, 0, 0], expected[1:20], rtol=1e-5)
+    assert shown(filled, right).all() and (filled[:, right] == 2.0).all()
+    np.testing.assert_array_equal(filled[:, :17], points[:, :17])       # the pose untouched
+    np.testing.assert_array_equal(filled[~lost, left], points[~lost, left])
+    only_short = fill_hand_gaps(torch.from_numpy(points), 2).numpy()
+    assert not shown(only_short, left)[3:6].any() and shown(only_short, left)[9:11].all()
+    np.testing.assert_array_equal(fill_hand_gaps(torch.from_numpy(points), 0).numpy(), points)
+
+
 def test_subset_flip_is_the_library_flip_and_subsampling_agrees_in_torch(asl):
     clip = asl.clip(5)
     np.testing.assert_array_equal(flip_points(select(clip)), select(flip(clip)))
@@ -224,7 +249,7 @@ def test_the_weight_average_is_seeded_and_changes_what_the_model_answers(asl):
     averaged = _fit(asl, epochs=2, average_window=0.5)
     again = _fit(asl, epochs=2, average_window=0.5)
     np.testing.assert_array_equal(averaged.predict_proba(test), again.predict_proba(test))
-    plain = _fit(asl, epochs=2)
+    plain = _fit(asl, epochs=2, average_window=0.0)
     assert not np.allclose(averaged.predict_proba(test), plain.predict_proba(test))
     # a window under one step is the last step's weights: the plain model, bit for bit
     latest = _fit(asl, epochs=2, average_window=1e-3)
@@ -241,22 +266,22 @@ def test_save_and_load_give_identical_predictions(asl, tmp_path):
 
 
 def test_a_model_saved_before_the_angle_features_loads_without_them(asl, tmp_path):
-    model = _fit(asl, epochs=1, hand_angles=False)
+    model = _fit(asl, epochs=1, hand_angles=False, hand_gap=0)
     model.save(tmp_path / "model")
     meta_file = tmp_path / "model" / "slrbench.json"
     meta = json.loads(meta_file.read_text())
-    assert meta.pop("hand_angles") is False
+    assert meta.pop("hand_angles") is False and meta.pop("hand_gap") == 0
     meta_file.write_text(json.dumps(meta))        # as the previous version wrote it
-    # that run's saved config lacks the field, so the runner passes today's default
-    again = ConvTransformerModel.load(tmp_path / "model", ConvTransformerConfig(**TINY),
-                                      asl.info)
-    assert again.config.hand_angles is False
+    # that run's saved config lacks the fields, so the runner passes today's defaults
+    today = ConvTransformerConfig(**{**TINY, "hand_angles": True, "hand_gap": 5})
+    again = ConvTransformerModel.load(tmp_path / "model", today, asl.info)
+    assert again.config.hand_angles is False and again.config.hand_gap == 0
     test = asl.split("test").unlabelled()
     np.testing.assert_array_equal(again.predict_proba(test), model.predict_proba(test))
 
 
 @pytest.mark.parametrize("options", [{}, {"anchor": "shoulders", "trim": True,
-                                          "hand_angles": False}])
+                                          "hand_angles": False, "hand_gap": 4}])
 def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path, options):
     from plugins.conv_transformer.export import onnx_predict_proba, sidecar_path
     model = _fit(asl, epochs=1, **options)

@@ -18,6 +18,9 @@ class ConvTransformerConfig:
     hand_shape: bool = True             # + each hand relative to its wrist, in hand sizes
     hand_angles: bool = True            # + each hand's finger bends, spreads, palm normal
     max_frames: int = 256               # longer clips are subsampled evenly to this many
+    # a hand lost for up to this many frames between two sightings is filled in by linear
+    # interpolation (0: off; the default reaches every gap of a max_frames clip)
+    hand_gap: int = 256
     trim: bool = False                  # drop the frames before and after any hand is seen
 
     # --- network: `stages` x (`conv_blocks` depthwise-separable conv blocks with efficient
@@ -43,7 +46,7 @@ class ConvTransformerConfig:
     patience: int = 40                  # epochs without a better val loss before stopping
     # > 0: evaluate and keep the harness's moving average of the weights over this
     # fraction of the latest steps (0: the last step's weights)
-    average_window: float = 0.0
+    average_window: float = 0.1
     precision: Literal["auto", "fp32", "amp"] = "auto"   # auto: mixed on CUDA, fp32 on CPU
 
     # --- augmentation (harness.api's library), drawn afresh per clip and epoch.
@@ -105,3 +108,5 @@ class ConvTransformerConfig:
                 or self.patience < 1 or self.threads < 0 or not 0 <= self.average_window <= 1:
             bad("learning_rate > 0, weight_decay >= 0, warmup_epochs >= 0, patience >= 1, "
                 "threads >= 0 and average_window in [0, 1] are needed")
+        if self.hand_gap < 0:
+            bad(f"hand_gap={self.hand_gap}; use 0 (off) or the most frames a gap may span")

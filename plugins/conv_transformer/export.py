@@ -53,7 +53,8 @@ class RawLandmarksModel(nn.Module):
         if c.trim:
             points, keep = trim_in_place(points)
             valid = valid & keep
-        rows = clip_features(points, c.coords, c.hand_shape, c.anchor, c.hand_angles)
+        rows = clip_features(points, c.coords, c.hand_shape, c.anchor, c.hand_angles,
+                             c.hand_gap)
         rows = rows.unsqueeze(0)
         return torch.softmax(self.net(rows, valid.unsqueeze(0)).float(), dim=-1)
 

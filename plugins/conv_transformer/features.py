@@ -5,6 +5,11 @@ elbows, wrists) and both hands, 59 in all. The pose's own face points stand in f
 mesh because they come in left/right pairs, so a flipped clip re-indexes exactly; hands-only
 data (WLASL hands, signo) simply has the pose missing, and needs no option.
 
+First, with ``hand_gap`` > 0, each hand's runs of missing frames between two frames that
+show it, up to ``hand_gap`` frames long, are filled by linear interpolation
+(:func:`fill_hand_gaps`): Holistic loses a fast or blurred hand for a few frames and finds
+it again, and a network that reads zeros there sees a different sign.
+
 Per clip (NaN-aware, so a missing part never shifts the statistics):
 - position: x, y (, z) minus the mean of every present point of the clip, divided by their
   spread (one scalar per clip), which removes where the signer stands and how large they
@@ -116,6 +121,32 @@ def trim_in_place(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.where(keep[:, None, None], moved, blank), keep
 
 
+def fill_hand_gaps(points: torch.Tensor, max_gap: int) -> torch.Tensor:
+    """Each hand's missing frames between two frames that show it, at most ``max_gap`` in
+    a row, filled by linear interpolation between those two frames (a tracker that loses a
+    moving hand for a few frames). Frames before the first and after the last sighting stay
+    missing. Tensor arithmetic over a ``[T, T]`` table, so the graph needs no loop."""
+    if max_gap < 1:
+        return points
+    frames = points.shape[0]
+    index = torch.arange(frames, device=points.device)
+    out = points
+    for hand in HANDS:
+        h = points[:, hand]
+        shown = torch.isfinite(h).all(dim=-1).all(dim=-1)                    # [T]
+        s, t = index[None, :], index[:, None]                                # [t, s] table
+        prev = torch.where(shown[None, :] & (s <= t), s, torch.full_like(s, -1)).amax(dim=1)
+        nxt = torch.where(shown[None, :] & (s >= t), s, torch.full_like(s, frames)).amin(dim=1)
+        gap = nxt - prev
+        fill = ~shown & (prev >= 0) & (nxt < frames) & (gap - 1 <= max_gap)
+        before = h.index_select(0, prev.clamp(min=0))
+        after = h.index_select(0, nxt.clamp(max=frames - 1))
+        weight = ((index - prev).float() / gap.clamp(min=1).float())[:, None, None]
+        filled = torch.where(fill[:, None, None], before + (after - before) * weight, h)
+        out = torch.cat([out[:, :hand.start], filled, out[:, hand.stop:]], dim=1)
+    return out
+
+
 def _masked_mean(values: torch.Tensor, present: torch.Tensor, dims) -> torch.Tensor:
     count = present.sum(dim=dims, keepdim=True).clamp(min=1)
     return torch.where(present, values, torch.zeros_like(values)).sum(dim=dims,
@@ -171,10 +202,15 @@ def _shoulder_frame(p: torch.Tensor, present: torch.Tensor, mean: torch.Tensor,
 
 
 def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = True,
-                  anchor: str = "clip", hand_angles: bool = False) -> torch.Tensor:
+                  anchor: str = "clip", hand_angles: bool = False,
+                  hand_gap: int = 0) -> torch.Tensor:
     """``[T, 59, 3]`` points (NaN = missing) -> ``[T, feature_size]`` float32 features."""
     if anchor not in ANCHORS:
         raise ValueError(f"anchor must be one of {ANCHORS}, not {anchor!r}")
+    detected = torch.isfinite(points[..., :len(coords)]).all(dim=-1)       # [T, K]
+    flags = torch.stack([detected[:, HANDS[0]].all(1), detected[:, HANDS[1]].all(1),
+                         detected[:, :POSE_POINTS].any(1)], dim=1).float()
+    points = fill_hand_gaps(points, hand_gap)
     dims = len(coords)
     p = points[..., :dims].float()
     present = torch.isfinite(p).all(dim=-1, keepdim=True)                 # [T, K, 1]
@@ -199,15 +235,14 @@ def clip_features(points: torch.Tensor, coords: str = "xy", hand_shape: bool = T
             blocks.append((offset / size).reshape(frames, HAND_POINTS * dims))
     if hand_angles:
         blocks.extend(angle_features(points[:, hand].float()) for hand in HANDS)
-    seen = present[..., 0]
-    blocks.append(torch.stack([seen[:, HANDS[0]].all(1), seen[:, HANDS[1]].all(1),
-                               seen[:, :POSE_POINTS].any(1)], dim=1).float())
+    blocks.append(flags)        # what was detected, so a filled gap reads as one
     out = torch.cat(blocks, dim=1)
     return torch.where(torch.isfinite(out), out, torch.zeros_like(out))
 
 
 def numpy_features(points: np.ndarray, coords: str = "xy", hand_shape: bool = True,
-                   anchor: str = "clip", hand_angles: bool = False) -> np.ndarray:
+                   anchor: str = "clip", hand_angles: bool = False,
+                   hand_gap: int = 0) -> np.ndarray:
     with torch.no_grad():
         return clip_features(torch.from_numpy(np.ascontiguousarray(points, np.float32)),
-                             coords, hand_shape, anchor, hand_angles).numpy()
+                             coords, hand_shape, anchor, hand_angles, hand_gap).numpy()

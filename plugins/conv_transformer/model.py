@@ -61,7 +61,8 @@ class ConvTransformerModel:
         if self.config.trim:
             points = trim_to_hands(points)
         c = self.config
-        return numpy_features(points, c.coords, c.hand_shape, c.anchor, c.hand_angles)
+        return numpy_features(points, c.coords, c.hand_shape, c.anchor, c.hand_angles,
+                              c.hand_gap)
 
     def features(self, clips: ClipSet | Unlabelled) -> list[np.ndarray]:
         return [self.rows(self.points(clips, i)) for i in range(len(clips))]
@@ -108,7 +109,8 @@ class ConvTransformerModel:
         with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
         write_model_meta(path, {"format": FORMAT, "num_classes": self.num_classes,
-                                "hand_angles": self.config.hand_angles}, META_FILE)
+                                "hand_angles": self.config.hand_angles,
+                                "hand_gap": self.config.hand_gap}, META_FILE)
 
     @classmethod
     def load(cls, path: Path, config: ConvTransformerConfig, info: ClipSetInfo
@@ -117,9 +119,10 @@ class ConvTransformerModel:
         path = Path(path)
         meta = read_model_meta(path, "conv_transformer", FORMAT, needs=(WEIGHTS_FILE,),
                                name=META_FILE)
-        # a model saved before the angle features existed has none; its run's saved config
-        # lacks the field, so the config arrived with today's default
-        config = dataclasses.replace(config, hand_angles=bool(meta.get("hand_angles", False)))
+        # a model saved before the angle features or the gap filling existed has neither;
+        # its run's saved config lacks the fields, so the config arrived with today's defaults
+        config = dataclasses.replace(config, hand_angles=bool(meta.get("hand_angles", False)),
+                                     hand_gap=int(meta.get("hand_gap", 0)))
         model = cls(config, info.num_classes, tuple(info.vocab))
         with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
             state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
