@@ -19,8 +19,8 @@ class ConvTransformerConfig:
     hand_angles: bool = True            # + each hand's finger bends, spreads, palm normal
     max_frames: int = 256               # longer clips are subsampled evenly to this many
     # a hand lost for up to this many frames between two sightings is filled in by linear
-    # interpolation (0: off; the default reaches every gap of a max_frames clip)
-    hand_gap: int = 256
+    # interpolation (0: off); a longer gap is the hand put down, not a tracker's miss
+    hand_gap: int = 16
     trim: bool = False                  # drop the frames before and after any hand is seen
 
     # --- network: `stages` x (`conv_blocks` depthwise-separable conv blocks with efficient
