@@ -161,10 +161,14 @@ def test_trimming_drops_the_rest_around_the_hands_alike_in_numpy_and_the_graph(a
     np.testing.assert_array_equal(trim_to_hands(no_hands), no_hands)   # nothing to trim to
 
 
-def test_a_hands_short_gaps_are_interpolated_and_nothing_else_changes(asl):
+def test_a_hands_short_gaps_are_filled_along_its_tracked_wrist_and_nothing_else(asl):
     points = select(next(c for c in map(asl.clip, range(len(asl))) if len(c) >= 30))[:30]
     left, right = HANDS
-    points[:, left] = np.linspace(0.0, 1.0, len(points))[:, None, None]
+    frames = np.arange(len(points), dtype=np.float32)
+    points[:, 15] = np.stack([np.sin(frames), np.cos(frames), frames], 1)   # left wrist
+    points[:, 16] = 3.0                                                     # right wrist
+    offset = np.linspace(0.0, 1.0, len(points), dtype=np.float32)[:, None, None]
+    points[:, left] = points[:, 15:16] + offset
     points[:, right] = 2.0
     lost = np.zeros(len(points), bool)
     lost[[0, 3, 4, 5, 9, 10]] = True         # a lead-in, a 3-frame gap, a 2-frame gap
@@ -173,16 +177,22 @@ def test_a_hands_short_gaps_are_interpolated_and_nothing_else_changes(asl):
     points[7, right] = np.nan
     shown = lambda p, hand: np.isfinite(p[:, hand]).all(axis=(1, 2))    # noqa: E731
     filled = fill_hand_gaps(torch.from_numpy(points), 3).numpy()
-    np.testing.assert_array_equal(shown(filled, left), ~lost | (np.arange(len(points)) < 20)
-                                  & (np.arange(len(points)) > 0))
-    expected = np.linspace(0.0, 1.0, len(points))
-    np.testing.assert_allclose(filled[1:20, left][:, 0, 0], expected[1:20], rtol=1e-5)
+    np.testing.assert_array_equal(shown(filled, left), (frames > 0) & (frames < 20))
+    inside = slice(1, 20)                    # the wrist's path plus the offset's line
+    expected = np.repeat(points[:, 15:16] + offset, 21, axis=1)[inside]
+    np.testing.assert_allclose(filled[inside, left], expected, rtol=1e-5, atol=1e-6)
     assert shown(filled, right).all() and (filled[:, right] == 2.0).all()
     np.testing.assert_array_equal(filled[:, :17], points[:, :17])       # the pose untouched
     np.testing.assert_array_equal(filled[~lost, left], points[~lost, left])
     only_short = fill_hand_gaps(torch.from_numpy(points), 2).numpy()
     assert not shown(only_short, left)[3:6].any() and shown(only_short, left)[9:11].all()
     np.testing.assert_array_equal(fill_hand_gaps(torch.from_numpy(points), 0).numpy(), points)
+    untracked = points.copy()
+    untracked[4, 15] = np.nan                # the wrist lost too in one frame of the gap
+    untracked[:, 16] = np.nan                # and the right wrist never seen (hands only)
+    again = fill_hand_gaps(torch.from_numpy(untracked), 3).numpy()
+    assert list(np.flatnonzero(~shown(again, left) & (frames < 20))) == [0, 4]
+    assert not shown(again, right)[7]
 
 
 def test_subset_flip_is_the_library_flip_and_subsampling_agrees_in_torch(asl):

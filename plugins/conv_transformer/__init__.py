@@ -11,8 +11,8 @@ Kaggle competition (2023), in PyTorch, written from its published description.
   Variable-length batches are masked: padding never changes a clip's answer.
 - Training (training.py): the harness's augmentation library (flip, affine, temporal
   resampling, temporal and spatial masking, optional temporal CutMix), label smoothing,
-  AdamW with warm-up and cosine decay, late dropout, mixed precision on CUDA, the
-  harness's moving average of the weights (what is evaluated and kept), and its
+  AdamW with warm-up and cosine decay, late dropout, mixed precision on CUDA, optionally
+  the harness's moving average of the weights (then what is evaluated and kept), and its
   early-stopping rule on validation loss.
 - Export (export.py, tflite.py): ``slrbench export --format onnx|tflite``, a graph from
   raw ``[T, 543, 3]`` landmarks to probabilities with the preprocessing inside.

@@ -18,8 +18,8 @@ class ConvTransformerConfig:
     hand_shape: bool = True             # + each hand relative to its wrist, in hand sizes
     hand_angles: bool = True            # + each hand's finger bends, spreads, palm normal
     max_frames: int = 256               # longer clips are subsampled evenly to this many
-    # a hand lost for up to this many frames between two sightings is filled in by linear
-    # interpolation (0: off); a longer gap is the hand put down, not a tracker's miss
+    # a hand lost for up to this many frames between two sightings, while the pose still
+    # sees its wrist, is filled in: its offset from the wrist interpolated (0: off)
     hand_gap: int = 16
     trim: bool = False                  # drop the frames before and after any hand is seen
 
@@ -46,7 +46,7 @@ class ConvTransformerConfig:
     patience: int = 40                  # epochs without a better val loss before stopping
     # > 0: evaluate and keep the harness's moving average of the weights over this
     # fraction of the latest steps (0: the last step's weights)
-    average_window: float = 0.1
+    average_window: float = 0.0
     precision: Literal["auto", "fp32", "amp"] = "auto"   # auto: mixed on CUDA, fp32 on CPU
 
     # --- augmentation (harness.api's library), drawn afresh per clip and epoch.

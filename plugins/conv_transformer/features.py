@@ -6,9 +6,10 @@ mesh because they come in left/right pairs, so a flipped clip re-indexes exactly
 data (WLASL hands, signo) simply has the pose missing, and needs no option.
 
 First, with ``hand_gap`` > 0, each hand's runs of missing frames between two frames that
-show it, up to ``hand_gap`` frames long, are filled by linear interpolation
-(:func:`fill_hand_gaps`): Holistic loses a fast or blurred hand for a few frames and finds
-it again, and a network that reads zeros there sees a different sign.
+show it, up to ``hand_gap`` frames long, are filled where the pose sees that hand's wrist
+(:func:`fill_hand_gaps`): Holistic loses a fast or blurred hand for a few frames while the
+pose keeps the arm, and a network that reads zeros there sees a different sign. Hands-only
+data has no wrist to follow and is left as it is.
 
 Per clip (NaN-aware, so a missing part never shifts the statistics):
 - position: x, y (, z) minus the mean of every present point of the clip, divided by their
@@ -47,6 +48,7 @@ HANDS = (slice(POSE_POINTS, POSE_POINTS + HAND_POINTS),
          slice(POSE_POINTS + HAND_POINTS, POINTS))
 FLAGS = 3
 SHOULDERS = (11, 12)                    # Holistic pose indices, the same in the subset
+POSE_WRISTS = (15, 16)                  # the pose's wrist of the left, right hand slot
 ANCHORS = ("clip", "shoulders")
 
 
@@ -123,26 +125,33 @@ def trim_in_place(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def fill_hand_gaps(points: torch.Tensor, max_gap: int) -> torch.Tensor:
     """Each hand's missing frames between two frames that show it, at most ``max_gap`` in
-    a row, filled by linear interpolation between those two frames (a tracker that loses a
-    moving hand for a few frames). Frames before the first and after the last sighting stay
-    missing. Tensor arithmetic over a ``[T, T]`` table, so the graph needs no loop."""
+    a row, filled where the pose sees that hand's wrist throughout: the hand's offset from
+    the wrist interpolated linearly between the two sightings, carried by the wrist as the
+    pose tracked it (Holistic loses a fast or blurred hand while the pose keeps its arm).
+    Without a pose (hands-only data) nothing is filled: a straight line there invents a
+    path. Tensor arithmetic over a ``[T, T]`` table, so the graph needs no loop."""
     if max_gap < 1:
         return points
     frames = points.shape[0]
     index = torch.arange(frames, device=points.device)
+    s, t = index[None, :], index[:, None]                                    # [t, s] table
     out = points
-    for hand in HANDS:
+    for hand, wrist_index in zip(HANDS, POSE_WRISTS):
         h = points[:, hand]
+        wrist = points[:, wrist_index:wrist_index + 1]
         shown = torch.isfinite(h).all(dim=-1).all(dim=-1)                    # [T]
-        s, t = index[None, :], index[:, None]                                # [t, s] table
-        prev = torch.where(shown[None, :] & (s <= t), s, torch.full_like(s, -1)).amax(dim=1)
-        nxt = torch.where(shown[None, :] & (s >= t), s, torch.full_like(s, frames)).amin(dim=1)
+        tracked = torch.isfinite(wrist).all(dim=-1).all(dim=-1)
+        anchor = shown & tracked
+        prev = torch.where(anchor[None, :] & (s <= t), s, torch.full_like(s, -1)).amax(dim=1)
+        nxt = torch.where(anchor[None, :] & (s >= t), s, torch.full_like(s, frames)).amin(dim=1)
         gap = nxt - prev
-        fill = ~shown & (prev >= 0) & (nxt < frames) & (gap - 1 <= max_gap)
-        before = h.index_select(0, prev.clamp(min=0))
-        after = h.index_select(0, nxt.clamp(max=frames - 1))
+        fill = ~shown & tracked & (prev >= 0) & (nxt < frames) & (gap - 1 <= max_gap)
+        offset = h - wrist
+        before = offset.index_select(0, prev.clamp(min=0))
+        after = offset.index_select(0, nxt.clamp(max=frames - 1))
         weight = ((index - prev).float() / gap.clamp(min=1).float())[:, None, None]
-        filled = torch.where(fill[:, None, None], before + (after - before) * weight, h)
+        guess = wrist + before + (after - before) * weight
+        filled = torch.where(fill[:, None, None], guess, h)
         out = torch.cat([out[:, :hand.start], filled, out[:, hand.stop:]], dim=1)
     return out
 
