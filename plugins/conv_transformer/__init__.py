@@ -1,10 +1,11 @@
 """conv_transformer: the design family that won Google's Isolated Sign Language Recognition
 Kaggle competition (2023), in PyTorch, written from its published description.
 
-- Inputs (features.py): the upper-body pose and both hands (a hand's gaps between two
-  sightings interpolated), normalised per clip, each hand's shape relative to its wrist and its finger angles (cosines of the joint bends and
-  finger spreads, the palm's normal), first and second temporal differences; NaN-aware, so
-  the same defaults run on full Holistic clips and on hands-only sets.
+- Inputs (features.py): the upper-body pose and both hands (a hand's short gaps filled
+  along the pose's wrist), normalised per clip, each hand's shape relative to its wrist and
+  its finger angles (cosines of the joint bends and finger spreads, the palm's normal),
+  first and second temporal differences; NaN-aware, so the same defaults run on full
+  Holistic clips and on hands-only sets.
 - Network (network.py): a linear stem, then ``stages`` x (``conv_blocks`` depthwise-
   separable temporal convolution blocks with efficient channel attention, then one
   transformer block), mean-pooled over the frames, late dropout, a linear classifier.
