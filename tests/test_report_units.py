@@ -239,6 +239,16 @@ def test_variants_differing_in_many_fields_are_named_by_their_departures():
     assert {detail[r] for r in ("u0", "s3", "ep", "ak")} == {""}
 
 
+def test_a_run_older_than_an_option_is_labelled_as_not_having_logged_it():
+    rows = [_search_runs_row(f"n{seed}", "newer_plugin", "h1" * 32, seed, 0.9,
+                             epochs=50, gap=16) for seed in range(2)]
+    rows.append(_search_runs_row("old", "newer_plugin", "h1" * 32, 0, 0.8, epochs=50))
+    tidy = collect.tidy_runs(pd.DataFrame(rows), {"1": "signo-10"})
+    by_run = dict(zip(tidy["run_id"], tidy["variant"]))
+    assert by_run["n0"] == by_run["n1"] == "newer_plugin (gap=16)"
+    assert by_run["old"] == "newer_plugin (gap not logged)"
+
+
 def test_a_published_page_names_a_local_store_by_its_path_under_the_checkout(tmp_path,
                                                                              monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -202,7 +202,9 @@ def _config_names(model: str, runs: pd.DataFrame) -> dict[str, tuple[str, str]]:
         reference = f"where it departs from the {model} configuration most runs used"
 
         def fields(h: str, with_defaults: bool = False) -> str:
-            return ", ".join(f"{k}={configs[h].get(k, '-')}" for k in shown[h])
+            # a run older than an option never logged it: say so rather than guess its value
+            return ", ".join(f"{k}={configs[h][k]}" if k in configs[h] else f"{k} not logged"
+                             for k in shown[h])
 
     named, details = {}, {h: "" for h in hashes}
     for h in hashes:
