@@ -6,10 +6,11 @@ the weights' moving average and the helpers for saved models. Dataset plugins al
 the store writer, index and landmark-file readers and the split functions. The rest of the
 harness (tracking, metrics, reports) is not theirs to use.
 """
-from harness.data.clips import (FACE, FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, LEFT_HAND,
-                                LEFT_SHOULDER, N_LANDMARKS, PARTS, POSE, RIGHT_HAND,
-                                RIGHT_SHOULDER, ClipSet, ClipSetInfo, LabelAccessError,
-                                Unlabelled)
+from harness.data.clips import (FACE, FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, HAND_WRIST,
+                                INDEX_BASE, INDEX_TIP, LEFT_HAND, LEFT_SHOULDER, LEFT_WRIST,
+                                N_LANDMARKS, PARTS, PINKY_BASE, POSE, RIGHT_HAND,
+                                RIGHT_SHOULDER, RIGHT_WRIST, ClipSet, ClipSetInfo,
+                                LabelAccessError, Unlabelled)
 from harness.util.config import config_from_dict, config_to_dict
 from harness.hookspecs import hookimpl
 from harness.data.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
@@ -37,9 +38,9 @@ from harness.util.compute import torch_compute
 from harness.run.saved_models import read_model_meta, write_model_meta
 
 __all__ = [
-    "FACE", "FINGER_BASES", "FINGER_JOINTS", "FINGER_TIPS", "LEFT_HAND", "LEFT_SHOULDER",
-    "N_LANDMARKS", "PARTS", "POSE", "RIGHT_HAND",
-    "RIGHT_SHOULDER", "ClipSet", "ClipSetInfo", "LabelAccessError", "Unlabelled",
+    "FACE", "FINGER_BASES", "FINGER_JOINTS", "FINGER_TIPS", "HAND_WRIST", "INDEX_BASE",
+    "INDEX_TIP", "LEFT_HAND", "LEFT_SHOULDER", "LEFT_WRIST", "N_LANDMARKS", "PARTS",
+    "PINKY_BASE", "POSE", "RIGHT_HAND", "RIGHT_SHOULDER", "RIGHT_WRIST", "ClipSet", "ClipSetInfo", "LabelAccessError", "Unlabelled",
     "config_from_dict", "config_to_dict", "hookimpl", "mirror_landmarks", "shoulder_frame",
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
     "RunContext", "SignModel", "BadConfig", "BadLandmarks", "BadSavedModel", "SlrbenchError",

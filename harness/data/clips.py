@@ -22,8 +22,10 @@ LEFT_HAND = slice(501, 522)
 RIGHT_HAND = slice(522, 543)
 PARTS = {"pose": POSE, "face": FACE, "left_hand": LEFT_HAND, "right_hand": RIGHT_HAND}
 
-# Pose landmark indices that matter for normalisation and mirroring.
+# Pose landmark indices that matter for normalisation and mirroring; the pose's wrists are
+# where Holistic's left and right hand slots attach to the arms.
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
+LEFT_WRIST, RIGHT_WRIST = 15, 16
 
 # Within each 21-point hand: a finger joint's bend is the angle between b - a and c - b for
 # each (a, b, c), two joints per finger, thumb to little finger; a finger points from its
@@ -32,6 +34,9 @@ FINGER_JOINTS = ((4, 3, 2), (3, 2, 0), (8, 6, 5), (6, 5, 0), (12, 10, 9), (10, 9
                  (16, 14, 13), (14, 13, 0), (20, 18, 17), (18, 17, 0))
 FINGER_TIPS = (4, 8, 12, 16, 20)
 FINGER_BASES = (2, 5, 9, 13, 17)
+# The palm's corners: the plane through them is the palm's, their spread its width.
+HAND_WRIST, INDEX_BASE, PINKY_BASE = 0, FINGER_BASES[1], FINGER_BASES[4]
+INDEX_TIP = FINGER_TIPS[1]
 
 # Columns every adapter fills; more (video, start_time, end_time, session, ...) may follow.
 META_COLUMNS = ("clip_id", "gloss", "label", "split", "signer", "fps", "n_frames", "source")

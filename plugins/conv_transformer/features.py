@@ -36,8 +36,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness.api import (FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, LEFT_HAND, N_LANDMARKS,
-                         RIGHT_HAND, flip)
+from harness.api import (FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, HAND_WRIST, INDEX_BASE,
+                         LEFT_HAND, LEFT_SHOULDER, LEFT_WRIST, N_LANDMARKS, PINKY_BASE,
+                         RIGHT_HAND, RIGHT_SHOULDER, RIGHT_WRIST, flip)
 
 POSE_POINTS = 17
 HAND_POINTS = 21
@@ -47,13 +48,12 @@ POINTS = len(SUBSET)
 HANDS = (slice(POSE_POINTS, POSE_POINTS + HAND_POINTS),
          slice(POSE_POINTS + HAND_POINTS, POINTS))
 FLAGS = 3
-SHOULDERS = (11, 12)                    # Holistic pose indices, the same in the subset
-POSE_WRISTS = (15, 16)                  # the pose's wrist of the left, right hand slot
+SHOULDERS = (LEFT_SHOULDER, RIGHT_SHOULDER)     # pose indices, the same in the subset
+POSE_WRISTS = (LEFT_WRIST, RIGHT_WRIST)         # the pose's wrist of each hand slot
 ANCHORS = ("clip", "shoulders")
 
 
 JOINTS, TIPS, BASES = np.array(FINGER_JOINTS), np.array(FINGER_TIPS), np.array(FINGER_BASES)
-WRIST, INDEX_BASE, PINKY_BASE = 0, 5, 17
 ANGLES = len(JOINTS) + len(TIPS) - 1 + 3       # bends, spreads, palm normal
 
 
@@ -186,7 +186,7 @@ def angle_features(hand: torch.Tensor) -> torch.Tensor:
     bends = (_unit(b - a) * _unit(c - b)).sum(-1)
     spokes = _unit(h[:, TIPS] - h[:, BASES])
     spreads = (spokes[:, :-1] * spokes[:, 1:]).sum(-1)
-    u, v = h[:, INDEX_BASE] - h[:, WRIST], h[:, PINKY_BASE] - h[:, WRIST]
+    u, v = h[:, INDEX_BASE] - h[:, HAND_WRIST], h[:, PINKY_BASE] - h[:, HAND_WRIST]
     normal = torch.stack([u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1],
                           u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2],
                           u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]], dim=-1)

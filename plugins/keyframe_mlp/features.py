@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.api import (FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, LEFT_HAND, LEFT_SHOULDER,
-                         POSE, RIGHT_HAND, RIGHT_SHOULDER)
+from harness.api import (FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, HAND_WRIST, INDEX_BASE,
+                         INDEX_TIP, LEFT_HAND, LEFT_SHOULDER, PINKY_BASE, POSE, RIGHT_HAND,
+                         RIGHT_SHOULDER)
 
 # (a, b, c): the angle between pb - pa and pc - pb (two joints per finger); tip - base of
 # each finger, neighbours compared.
 TRIPLES, TIPS, BASES = np.array(FINGER_JOINTS), np.array(FINGER_TIPS), np.array(FINGER_BASES)
-WRIST, INDEX_TIP, INDEX_BASE, PINKY_BASE = 0, 8, 5, 17
 UPPER_POSE = np.array(list(range(18)) + [23, 24])
 
 HAND_DIM = 10 + 4 + 3 + 3 + 2
@@ -98,9 +98,10 @@ def hand_features(hands: np.ndarray, centre: np.ndarray, width: np.ndarray) -> n
     spokes = h[:, :, TIPS] - h[:, :, BASES]                             # [T, H, 5, 3]
     neighbour = angle_degrees(spokes[:, :, :-1], spokes[:, :, 1:])      # [T, H, 4]
     scale = width[:, None, None]
-    wrist = (h[:, :, WRIST] - centre[:, None]) / scale
+    wrist = (h[:, :, HAND_WRIST] - centre[:, None]) / scale
     tip = (h[:, :, INDEX_TIP] - centre[:, None]) / scale
-    normal = _cross(h[:, :, INDEX_BASE] - h[:, :, WRIST], h[:, :, PINKY_BASE] - h[:, :, WRIST])
+    base = h[:, :, HAND_WRIST]
+    normal = _cross(h[:, :, INDEX_BASE] - base, h[:, :, PINKY_BASE] - base)
     length = np.sqrt(np.square(normal).sum(axis=-1, keepdims=True))
     normal = np.where(length < _EPS, 0.0, normal / np.maximum(length, _EPS))
     nx, ny, nz = normal[..., 0], normal[..., 1], normal[..., 2]

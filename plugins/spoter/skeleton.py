@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.api import LEFT_HAND, LEFT_SHOULDER, POSE, RIGHT_HAND, RIGHT_SHOULDER
+from harness.api import (LEFT_HAND, LEFT_SHOULDER, LEFT_WRIST, POSE, RIGHT_HAND, RIGHT_SHOULDER,
+                         RIGHT_WRIST)
 
 NOSE, NECK, RIGHT_EYE, LEFT_EYE, RIGHT_EAR, LEFT_EAR = 0, 1, 2, 3, 4, 5
 R_SHOULDER, L_SHOULDER, R_ELBOW, L_ELBOW, R_WRIST, L_WRIST = 6, 7, 8, 9, 10, 11
@@ -19,7 +20,7 @@ RIGHT_HAND_JOINTS = slice(BODY + HAND, BODY + 2 * HAND)
 JOINTS = BODY + 2 * HAND
 
 # MediaPipe pose index of each body joint (NECK is derived, -1).
-_POSE_INDEX = (0, -1, 5, 2, 8, 7, RIGHT_SHOULDER, LEFT_SHOULDER, 14, 13, 16, 15)
+_POSE_INDEX = (0, -1, 5, 2, 8, 7, RIGHT_SHOULDER, LEFT_SHOULDER, 14, 13, RIGHT_WRIST, LEFT_WRIST)
 # Arm chains from the neck outwards; the hand hangs off the wrist.
 ARMS = (((NECK, L_SHOULDER, L_ELBOW, L_WRIST), LEFT_HAND_JOINTS),
         ((NECK, R_SHOULDER, R_ELBOW, R_WRIST), RIGHT_HAND_JOINTS))
