@@ -54,7 +54,9 @@ class Config:
 def features(clip):
     points = shoulder_normalise(clip)
     wrists = np.stack([points[:, LEFT_HAND.start, :2], points[:, RIGHT_HAND.start, :2]], 1)
-    return np.nan_to_num(np.nanmean(wrists.reshape(len(clip), -1), axis=0))
+    flat = wrists.reshape(len(clip), -1)
+    seen = np.isfinite(flat)
+    return np.where(seen, flat, 0.0).sum(0) / np.maximum(seen.sum(0), 1)   # 0: never seen
 
 
 class Centroids:
