@@ -40,7 +40,8 @@ from harness.run.saved_models import read_model_meta, write_model_meta
 __all__ = [
     "FACE", "FINGER_BASES", "FINGER_JOINTS", "FINGER_TIPS", "HAND_WRIST", "INDEX_BASE",
     "INDEX_TIP", "LEFT_HAND", "LEFT_SHOULDER", "LEFT_WRIST", "N_LANDMARKS", "PARTS",
-    "PINKY_BASE", "POSE", "RIGHT_HAND", "RIGHT_SHOULDER", "RIGHT_WRIST", "ClipSet", "ClipSetInfo", "LabelAccessError", "Unlabelled",
+    "PINKY_BASE", "POSE", "RIGHT_HAND", "RIGHT_SHOULDER", "RIGHT_WRIST", "ClipSet",
+    "ClipSetInfo", "LabelAccessError", "Unlabelled",
     "config_from_dict", "config_to_dict", "hookimpl", "mirror_landmarks", "shoulder_frame",
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
     "RunContext", "SignModel", "BadConfig", "BadLandmarks", "BadSavedModel", "SlrbenchError",

@@ -34,7 +34,7 @@ FINGER_JOINTS = ((4, 3, 2), (3, 2, 0), (8, 6, 5), (6, 5, 0), (12, 10, 9), (10, 9
                  (16, 14, 13), (14, 13, 0), (20, 18, 17), (18, 17, 0))
 FINGER_TIPS = (4, 8, 12, 16, 20)
 FINGER_BASES = (2, 5, 9, 13, 17)
-# The palm's corners: the plane through them is the palm's, their spread its width.
+# The palm's corners (the plane through them is the palm's), and the index fingertip.
 HAND_WRIST, INDEX_BASE, PINKY_BASE = 0, FINGER_BASES[1], FINGER_BASES[4]
 INDEX_TIP = FINGER_TIPS[1]
 

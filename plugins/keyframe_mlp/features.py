@@ -98,10 +98,10 @@ def hand_features(hands: np.ndarray, centre: np.ndarray, width: np.ndarray) -> n
     spokes = h[:, :, TIPS] - h[:, :, BASES]                             # [T, H, 5, 3]
     neighbour = angle_degrees(spokes[:, :, :-1], spokes[:, :, 1:])      # [T, H, 4]
     scale = width[:, None, None]
-    wrist = (h[:, :, HAND_WRIST] - centre[:, None]) / scale
+    wrist_point = h[:, :, HAND_WRIST]
+    wrist = (wrist_point - centre[:, None]) / scale
     tip = (h[:, :, INDEX_TIP] - centre[:, None]) / scale
-    base = h[:, :, HAND_WRIST]
-    normal = _cross(h[:, :, INDEX_BASE] - base, h[:, :, PINKY_BASE] - base)
+    normal = _cross(h[:, :, INDEX_BASE] - wrist_point, h[:, :, PINKY_BASE] - wrist_point)
     length = np.sqrt(np.square(normal).sum(axis=-1, keepdims=True))
     normal = np.where(length < _EPS, 0.0, normal / np.maximum(length, _EPS))
     nx, ny, nz = normal[..., 0], normal[..., 1], normal[..., 2]
