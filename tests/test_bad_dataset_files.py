@@ -231,6 +231,14 @@ def test_synthetic_options_out_of_range(tmp_path, data_root, option):
     assert not (data_root / "cache").exists() or not any((data_root / "cache").iterdir())
 
 
+def test_a_synthetic_store_too_large_for_the_disk_is_refused_before_it_is_built(tmp_path,
+                                                                                data_root):
+    refused(tmp_path, run_args("synthetic", None, "--vocab", "10", "--data-option",
+                               "clips_per_class=1000000000"),
+            "clips_per_class=1000000000", "with 10 signs", "GiB free", "SLRBENCH_DATA_ROOT")
+    assert not (data_root / "cache").exists() or not any((data_root / "cache").iterdir())
+
+
 # --- report: --sota --------------------------------------------------------------------
 
 @pytest.mark.parametrize("content, words", [

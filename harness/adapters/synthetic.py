@@ -5,15 +5,18 @@ For tests and for scale benchmarks at MS-ASL-1000 size (``--vocab 1000``: 1000 c
 path of both hands relative to the shoulders; each signer adds its own position, scale and
 handedness noise, so a model must normalise to generalise across the signer-disjoint split.
 Options (``--data-option key=value``): ``clips_per_class`` (20), ``mean_frames`` (60),
-``signers`` (20), ``noise`` (0.02), ``seed`` (0); a value out of range (``LIMITS``) is
-refused before anything is generated. The data depend on these alone, never on the
+``signers`` (20), ``noise`` (0.02), ``seed`` (0); a value out of range (``LIMITS``), or
+a size whose store would not fit in the free disk space, is refused before anything is
+generated. The data depend on these alone, never on the
 training seed.
 """
 from __future__ import annotations
 
 import math
 import numbers
+import shutil
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -98,7 +101,29 @@ def generate_clip(rng: np.random.Generator, klass: dict, signer: dict, frames: i
     return out
 
 
-def _build(path, num_classes: int, options: SyntheticOptions) -> None:
+FRAME_BYTES = N_LANDMARKS * 3 * np.dtype(np.float32).itemsize
+
+
+def check_room(folder: Path, num_classes: int, options: SyntheticOptions) -> None:
+    """:class:`BadConfig` when the store these options describe cannot fit in the free space
+    where it would be built: refused at once, not after hours of generating into a disk
+    that fills."""
+    need = num_classes * options.clips_per_class * options.mean_frames * FRAME_BYTES
+    place = folder
+    while not place.exists():
+        place = place.parent
+    free = shutil.disk_usage(place).free
+    if need > free:
+        gib = 2 ** 30
+        raise BadConfig(f"--data-option clips_per_class={options.clips_per_class} mean_frames="
+                        f"{options.mean_frames} with {num_classes} signs: the synthetic store "
+                        f"would take about {need / gib:,.1f} GiB and {place} has "
+                        f"{free / gib:,.1f} GiB free; ask for fewer clips, frames or signs, or "
+                        "point SLRBENCH_DATA_ROOT at a place with room")
+
+
+def _build(path: Path, num_classes: int, options: SyntheticOptions) -> None:
+    check_room(path.parent, num_classes, options)
     rng = np.random.default_rng(options.seed)
     templates = _templates(rng)
     classes = []
