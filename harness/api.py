@@ -35,7 +35,8 @@ from harness.data.packing import cache_key, cached_store, files_fingerprint, pac
 from harness.util.quiet import silence_native_logs
 from harness.util.atomic import atomic_path
 from harness.util.compute import torch_compute
-from harness.run.saved_models import read_model_meta, write_model_meta
+from harness.run.saved_models import (load_state_dict, read_model_meta, save_state_dict,
+                                      write_model_meta)
 
 __all__ = [
     "FACE", "FINGER_BASES", "FINGER_JOINTS", "FINGER_TIPS", "HAND_WRIST", "INDEX_BASE",
@@ -46,6 +47,7 @@ __all__ = [
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
     "RunContext", "SignModel", "BadConfig", "BadLandmarks", "BadSavedModel", "SlrbenchError",
     "silence_native_logs", "torch_compute", "atomic_path", "read_model_meta", "write_model_meta",
+    "save_state_dict", "load_state_dict",
     # optional model capabilities (harness.specs)
     "CountsParameters", "DeclaresInputs", "Explains", "Exports", "OracleSelects",
     # early stopping (harness.run.early_stopping)

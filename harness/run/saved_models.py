@@ -11,7 +11,9 @@ import pickle
 import zipfile
 from pathlib import Path
 
-from harness.util.atomic import write_text
+import numpy as np
+
+from harness.util.atomic import atomic_path, write_text
 from harness.errors import BadSavedModel
 
 META_FILE = "slrbench.json"
@@ -63,6 +65,22 @@ def read_model_meta(directory: Path | str, plugin: str, fmt: str, needs: tuple[s
         raise error(f"{meta_file}: {fmt} version {meta.get('version')!r}, this slrbench "
                     f"reads version {version}; {RETRAIN}")
     return meta
+
+
+def save_state_dict(file: Path | str, module) -> None:
+    """A torch module's weights as one ``.npz`` of plain arrays (nothing pickled, so loading
+    runs no code), written atomically: a failed save leaves the old file."""
+    arrays = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    with atomic_path(Path(file)) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_state_dict(file: Path | str, module) -> None:
+    """Weights that :func:`save_state_dict` wrote, into ``module`` (every key must match)."""
+    import torch
+    with np.load(Path(file), allow_pickle=False) as arrays:
+        state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
+    module.load_state_dict(state)
 
 
 # What reading damaged, truncated or refused weight files raises (numpy, zipfile, torch,

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, SlrbenchError,
-                         Unlabelled, atomic_path, length_batches, read_model_meta,
-                         torch_compute, write_model_meta)
+                         Unlabelled, length_batches, load_state_dict, read_model_meta,
+                         save_state_dict, torch_compute, write_model_meta)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (feature_size, numpy_features, select,
                                                subsample_index, trim_to_hands)
@@ -105,9 +105,7 @@ class ConvTransformerModel:
     def save(self, path: Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
-        with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+        save_state_dict(path / WEIGHTS_FILE, self.net)
         write_model_meta(path, {"format": FORMAT, "num_classes": self.num_classes,
                                 "hand_angles": self.config.hand_angles,
                                 "hand_gap": self.config.hand_gap}, META_FILE)
@@ -124,9 +122,7 @@ class ConvTransformerModel:
         config = dataclasses.replace(config, hand_angles=bool(meta.get("hand_angles", False)),
                                      hand_gap=int(meta.get("hand_gap", 0)))
         model = cls(config, info.num_classes, tuple(info.vocab))
-        with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
-            state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
-        model.net.load_state_dict(state)
+        load_state_dict(path / WEIGHTS_FILE, model.net)
         return model
 
     # --- export -----------------------------------------------------------------------

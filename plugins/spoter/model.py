@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, EarlyStopping, RunContext,
-                         StoppingRule, Unlabelled, atomic_path, read_model_meta, state_snapshot,
-                         torch_compute, write_model_meta)
+                         StoppingRule, Unlabelled, load_state_dict, read_model_meta,
+                         save_state_dict, state_snapshot, torch_compute, write_model_meta)
 from plugins.spoter.augment import paper_augment, study_copies
 from plugins.spoter.batching import length_batches, pad
 from plugins.spoter.config import SpoterConfig
@@ -155,9 +155,7 @@ class SpoterModel:
     def save(self, path: Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        arrays = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
-        with atomic_path(path / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+        save_state_dict(path / WEIGHTS_FILE, self.net)
         write_model_meta(path, {"format": FORMAT, "num_classes": self.num_classes}, META_FILE)
 
     @classmethod
@@ -165,9 +163,7 @@ class SpoterModel:
         path = Path(path)
         read_model_meta(path, "spoter", FORMAT, needs=(WEIGHTS_FILE,), name=META_FILE)
         model = cls(config, info.num_classes, tuple(info.vocab))
-        with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
-            state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
-        model.net.load_state_dict(state)
+        load_state_dict(path / WEIGHTS_FILE, model.net)
         return model
 
 
