@@ -28,6 +28,7 @@ from plugins.conv_transformer.features import (ANGLES, HANDS, SUBSET, angle_feat
 from plugins.conv_transformer.model import ConvTransformerModel
 from plugins.conv_transformer.network import ConvTransformerNet, MaskedBatchNorm
 from plugins.conv_transformer.training import Precision, pad
+from tests.curves import assert_epoch_curves
 
 TINY = dict(dim=32, stages=1, conv_blocks=1, heads=2, kernel=5, epochs=3, batch_size=16,
             warmup_epochs=1)
@@ -382,6 +383,13 @@ def test_cli_run_beats_the_pooled_baseline_on_the_same_split(signo_runs):
           base["metrics.test_top1"])
     assert ours["metrics.test_top1"] > base["metrics.test_top1"], (
         ours["metrics.test_top1"], base["metrics.test_top1"])
+
+
+@pytest.mark.slow
+def test_per_epoch_curves_land_in_mlflow(signo_runs):
+    uri, ids = signo_runs
+    # patience (40 epochs) outlasts the 15 asked for: every epoch is logged
+    assert assert_epoch_curves(uri, ids["conv_transformer"]) == 15
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from harness.api import RunContext
 from harness.run.loading import load_clipset, make_request
 from harness.run.runner import RunConfig, run_experiment
 from harness.run.tracking import client, download_artifacts, load_model
+from tests.curves import assert_epoch_curves
 from plugins.lstm.config import LSTMConfig
 from plugins.lstm.model import LSTMModel
 
@@ -70,18 +71,7 @@ def test_lstm_matches_the_pooled_baseline_on_asl_signs(runs):
 
 def test_per_epoch_curves_land_in_mlflow(runs, uri):
     result = runs["lstm", "signo"]
-    mlflow_client, _ = client(uri)
-    epochs = len(mlflow_client.get_metric_history(result.run_id, "train_loss"))
-    assert epochs >= 3
-    # The plugin logs its per-epoch accuracy as epoch_val_top1: val_top1 is the harness's
-    # own final figure, a single point. Epochs count from 1 in every plugin.
-    assert len(mlflow_client.get_metric_history(result.run_id, "val_top1")) == 1
-    for name in ("train_loss", "val_loss", "epoch_val_top1"):
-        steps = {h.step for h in mlflow_client.get_metric_history(result.run_id, name)}
-        assert steps == set(range(1, epochs + 1)), name
-    losses = sorted(mlflow_client.get_metric_history(result.run_id, "train_loss"),
-                    key=lambda h: h.step)
-    assert losses[-1].value < losses[0].value
+    assert_epoch_curves(uri, result.run_id)
     assert result.config["epochs"] == EPOCHS and result.config["coords"] == "xyz"
 
 

@@ -12,7 +12,8 @@ import torch
 from harness.api import RunContext
 from harness.run.loading import load_clipset, make_request
 from harness.run.runner import RunConfig, run_experiment
-from harness.run.tracking import client, download_artifacts, load_model
+from harness.run.tracking import download_artifacts, load_model
+from tests.curves import assert_epoch_curves
 from plugins.spoter.config import SpoterConfig
 from plugins.spoter.model import SpoterModel
 
@@ -66,18 +67,7 @@ def test_spoter_matches_the_pooled_baseline_on_asl_signs(runs, variant):
 
 def test_per_epoch_curves_land_in_mlflow(runs, uri):
     result = runs["spoter", "signo"]
-    mlflow_client, _ = client(uri)
-    epochs = len(mlflow_client.get_metric_history(result.run_id, "train_loss"))
-    assert epochs >= 3
-    # The plugin logs its per-epoch accuracy as epoch_val_top1: val_top1 is the harness's
-    # own final figure, a single point. Epochs count from 1 in every plugin.
-    assert len(mlflow_client.get_metric_history(result.run_id, "val_top1")) == 1
-    for name in ("train_loss", "val_loss", "epoch_val_top1"):
-        steps = {h.step for h in mlflow_client.get_metric_history(result.run_id, name)}
-        assert steps == set(range(1, epochs + 1)), name
-    losses = sorted(mlflow_client.get_metric_history(result.run_id, "train_loss"),
-                    key=lambda h: h.step)
-    assert losses[-1].value < losses[0].value
+    assert_epoch_curves(uri, result.run_id)
     assert runs["spoter-study", "asl-signs"].config["variant"] == "study"
 
 
