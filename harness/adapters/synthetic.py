@@ -7,8 +7,7 @@ handedness noise, so a model must normalise to generalise across the signer-disj
 Options (``--data-option key=value``): ``clips_per_class`` (20), ``mean_frames`` (60),
 ``signers`` (20), ``noise`` (0.02), ``seed`` (0); a value out of range (``LIMITS``), or
 a size whose store would not fit in the free disk space, is refused before anything is
-generated. The data depend on these alone, never on the
-training seed.
+generated. The data depend on these alone, never on the training seed.
 """
 from __future__ import annotations
 
