@@ -12,8 +12,7 @@ def assert_epoch_curves(uri: str, run_id: str) -> int:
     history = mlflow_client.get_metric_history
     epochs = len(history(run_id, "train_loss"))
     assert epochs >= 3
-    # The plugin logs its per-epoch accuracy as epoch_val_top1: val_top1 is the harness's
-    # own final figure, a single point. Epochs count from 1 in every plugin.
+    # a plugin's per-epoch accuracy is epoch_val_top1, never the harness's val_top1
     assert len(history(run_id, "val_top1")) == 1
     for name in ("train_loss", "val_loss", "epoch_val_top1"):
         steps = {h.step for h in history(run_id, name)}
