@@ -14,6 +14,7 @@ from harness.run.loading import load_clipset, make_request
 from harness.errors import BadConfig
 from harness.run.runner import RunConfig, run_experiment
 from harness.run.tracking import client, download_artifacts, load_model
+from tests.curves import assert_epoch_curves
 from tests.test_videos_cache import DecodeCounter, asl8_subset
 
 torch.set_num_threads(1)
@@ -44,10 +45,7 @@ def test_skeleton_input_on_signo_beats_chance(tracking_uri):
     assert metrics["test_top1"] > 2.5 / vocab, metrics
     # width 1/8: a 491,918-parameter backbone + a 64 x 6 head with biases
     assert metrics["parameters"] == 491_918 + 64 * vocab + vocab
-    curve = mlflow.get_metric_history(run.info.run_id, "epoch_val_top1")
-    # one point per epoch, apart from the runner's own final val_top1
-    assert len(mlflow.get_metric_history(run.info.run_id, "val_top1")) == 1
-    assert {m.step for m in curve} == set(range(1, 7))   # epochs count from 1
+    assert assert_epoch_curves(tracking_uri, run.info.run_id) == 6
     # The same split as every landmark model run on signo with this vocabulary and seed.
     _, manifest = load_clipset("signo", make_request(vocab=vocab))
     assert run.data.tags["slrbench.split_hash"] == manifest.sha256
