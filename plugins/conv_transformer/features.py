@@ -186,7 +186,8 @@ def angle_features(hand: torch.Tensor) -> torch.Tensor:
     bends = (_unit(b - a) * _unit(c - b)).sum(-1)
     spokes = _unit(h[:, TIPS] - h[:, BASES])
     spreads = (spokes[:, :-1] * spokes[:, 1:]).sum(-1)
-    u, v = h[:, INDEX_BASE] - h[:, HAND_WRIST], h[:, PINKY_BASE] - h[:, HAND_WRIST]
+    wrist = h[:, HAND_WRIST]
+    u, v = h[:, INDEX_BASE] - wrist, h[:, PINKY_BASE] - wrist
     normal = torch.stack([u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1],
                           u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2],
                           u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]], dim=-1)
