@@ -1,10 +1,10 @@
 """The public API for plugins: import from here, nothing else in ``harness``.
 
 Model plugins need the specs and capability protocols, the clip containers, the landmark
-layout, the shared normalisation, augmentation and length batching, the early-stopping rule,
-the weights' moving average and the helpers for saved models. Dataset plugins also get
-the store writer, index and landmark-file readers and the split functions. The rest of the
-harness (tracking, metrics, reports) is not theirs to use.
+layout, the shared normalisation, augmentation, length batching and padding, the
+early-stopping rule, the weights' moving average and the helpers for saved models. Dataset
+plugins also get the store writer, index and landmark-file readers and the split functions.
+The rest of the harness (tracking, metrics, reports) is not theirs to use.
 """
 from harness.data.clips import (FACE, FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, HAND_WRIST,
                                 INDEX_BASE, INDEX_TIP, LEFT_HAND, LEFT_SHOULDER, LEFT_WRIST,
@@ -14,7 +14,7 @@ from harness.data.clips import (FACE, FINGER_BASES, FINGER_JOINTS, FINGER_TIPS, 
 from harness.util.config import config_from_dict, config_to_dict
 from harness.hookspecs import hookimpl
 from harness.data.normalise import mirror_landmarks, shoulder_frame, shoulder_normalise
-from harness.data.batching import length_batches
+from harness.data.batching import length_batches, pad_rows
 from harness.data.augment import (affine, affine_matrix, apply_affine, clip_centre, compose,
                                   finger_bend, flip, hand_affine, mix_clips, mix_labels,
                                   resample, resample_to, sometimes, spatial_mask,
@@ -63,6 +63,6 @@ __all__ = [
     "affine", "affine_matrix", "apply_affine", "clip_centre", "compose", "finger_bend", "flip",
     "hand_affine", "mix_clips", "mix_labels", "resample", "resample_to", "sometimes",
     "spatial_mask", "temporal_mask",
-    # batching by length (harness.data.batching)
-    "length_batches",
+    # batching by length, padding to the batch's longest clip (harness.data.batching)
+    "length_batches", "pad_rows",
 ]

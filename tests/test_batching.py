@@ -1,10 +1,10 @@
 """harness.api.length_batches: every clip once, similar lengths together, fresh batches
-each training epoch."""
+each training epoch; pad_rows: a batch padded to its longest clip."""
 from __future__ import annotations
 
 import numpy as np
 
-from harness.api import length_batches
+from harness.api import length_batches, pad_rows
 
 
 def test_length_batches_group_similar_lengths_and_cover_everything():
@@ -32,3 +32,14 @@ def test_training_batches_change_between_epochs_and_pools_bound_the_sorting():
     again = length_batches(lengths, 4, np.random.default_rng(0))
     assert [b.tolist() for b in again] == [b.tolist() for b in
                                            length_batches(lengths, 4, np.random.default_rng(0))]
+
+
+def test_pad_rows_zero_fills_past_each_clip_and_flags_the_real_frames():
+    rows = [np.full((3, 2), 7.0), np.arange(10.0).reshape(5, 2), np.full((1, 2), -1.0)]
+    frames, valid = pad_rows(rows)
+    assert frames.shape == (3, 5, 2) and frames.dtype == np.float32 and valid.dtype == bool
+    assert valid.sum(axis=1).tolist() == [3, 5, 1]
+    for row, padded, real in zip(rows, frames, valid):
+        np.testing.assert_array_equal(padded[real], row)
+        assert not padded[~real].any()
+    assert valid[:, 0].all() and not valid[2, 1:].any()

@@ -1,4 +1,5 @@
-"""Batches of clips of similar length, so that a batch is padded only to its longest clip."""
+"""Batches of clips of similar length, so that a batch is padded only to its longest clip,
+and the padding itself."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,3 +26,15 @@ def length_batches(lengths: np.ndarray, batch_size: int,
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
         batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def pad_rows(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``[T_i, F]`` arrays -> ``frames [B, T_max, F]`` float32, zeros past each clip, and
+    ``valid [B, T_max]`` (True = a real frame)."""
+    longest = max(len(r) for r in rows)
+    frames = np.zeros((len(rows), longest, rows[0].shape[1]), dtype=np.float32)
+    valid = np.zeros((len(rows), longest), dtype=bool)
+    for i, r in enumerate(rows):
+        frames[i, :len(r)] = r
+        valid[i, :len(r)] = True
+    return frames, valid

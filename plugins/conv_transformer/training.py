@@ -14,21 +14,15 @@ import torch.nn.functional as F
 
 from harness.api import (EarlyStopping, RunContext, StoppingRule, WeightAverage, affine,
                          compose, finger_bend, hand_affine, length_batches, mix_clips,
-                         mix_labels, resample, sometimes, spatial_mask, state_snapshot,
-                         temporal_mask)
+                         mix_labels, pad_rows, resample, sometimes, spatial_mask,
+                         state_snapshot, temporal_mask)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import HANDS, flip_points
 
 
 def pad(rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``[T_i, F]`` arrays -> ``frames [B, T_max, F]`` (zeros past each clip) and
-    ``valid [B, T_max]`` (True = a real frame)."""
-    longest = max(len(r) for r in rows)
-    frames = np.zeros((len(rows), longest, rows[0].shape[1]), dtype=np.float32)
-    valid = np.zeros((len(rows), longest), dtype=bool)
-    for i, r in enumerate(rows):
-        frames[i, :len(r)] = r
-        valid[i, :len(r)] = True
+    """``frames [B, T_max, F]`` and ``valid [B, T_max]`` (True = a real frame)."""
+    frames, valid = pad_rows(rows)
     return torch.from_numpy(frames), torch.from_numpy(valid)
 
 

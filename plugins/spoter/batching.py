@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness.api import length_batches as shared_length_batches
+from harness.api import length_batches as shared_length_batches, pad_rows
 
 POOL_BATCHES = 20        # shuffle, then sort by length within pools of this many batches
 
@@ -15,12 +15,7 @@ def length_batches(lengths: np.ndarray, batch_size: int,
 
 
 def pad(rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``[T_i, F]`` arrays -> ``frames [B, T_max, F]`` and ``padding [B, T_max]`` (True =
-    padded frame)."""
-    longest = max(len(r) for r in rows)
-    frames = np.zeros((len(rows), longest, rows[0].shape[1]), dtype=np.float32)
-    padding = np.ones((len(rows), longest), dtype=bool)
-    for i, r in enumerate(rows):
-        frames[i, :len(r)] = r
-        padding[i, :len(r)] = False
-    return torch.from_numpy(frames), torch.from_numpy(padding)
+    """``frames [B, T_max, F]`` and ``padding [B, T_max]`` (True = padded frame: what
+    ``nn.Transformer``'s key padding mask wants)."""
+    frames, valid = pad_rows(rows)
+    return torch.from_numpy(frames), torch.from_numpy(~valid)
