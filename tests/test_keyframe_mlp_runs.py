@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from harness.cli import main
 from harness.run.runner import RunConfig, run_experiment
 from harness.run.tracking import download_artifacts, load_model
+from tests.reloading import assert_reproduces_run
 
 EPOCHS = {"signo": 3, "asl-signs": 10}    # per stage
 ASL_SIGNS_MARGIN = 0.09          # two of the 24 test clips
@@ -57,9 +58,7 @@ def test_keyframe_mlp_runs_end_to_end_and_holds_its_own_against_the_baseline(
     loaded = load_model(ours.run_id, tracking_uri)
     from harness.run.loading import load_clipset, make_request
     clips, _ = load_clipset(dataset, make_request(None, None, 0, "landmarks", False, {}))
-    test = clips.split("test")
-    predicted = loaded.model.predict_proba(test.unlabelled()).argmax(axis=1)
-    np.testing.assert_array_equal(predicted, table["predicted"].to_numpy())
+    assert_reproduces_run(tracking_uri, ours.run_id, loaded.model, clips.split("test"))
 
 
 @pytest.mark.slow

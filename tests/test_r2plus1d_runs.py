@@ -13,8 +13,9 @@ from harness.cli import main
 from harness.run.loading import load_clipset, make_request
 from harness.errors import BadConfig
 from harness.run.runner import RunConfig, run_experiment
-from harness.run.tracking import client, download_artifacts, load_model
+from harness.run.tracking import client, load_model
 from tests.curves import assert_epoch_curves
+from tests.reloading import assert_reproduces_run
 from tests.test_videos_cache import DecodeCounter, asl8_subset
 
 torch.set_num_threads(1)
@@ -52,12 +53,8 @@ def test_skeleton_input_on_signo_beats_chance(tracking_uri):
     # The saved model predicts exactly what the run recorded.
     loaded = load_model(run.info.run_id, tracking_uri)
     clips, _ = load_clipset("signo", make_request(vocab=vocab))
-    test = clips.split("test")
-    proba = loaded.model.predict_proba(test.unlabelled())
-    table = pd.read_csv(download_artifacts(run.info.run_id, "predictions.csv", tracking_uri))
-    assert table["clip_id"].astype(str).tolist() == test.clip_ids
-    assert np.array_equal(proba.argmax(1), table["predicted"].to_numpy())
-    assert np.allclose(proba.max(1), table["probability"].to_numpy(), atol=1e-9)
+    assert_reproduces_run(tracking_uri, run.info.run_id, loaded.model, clips.split("test"),
+                          atol=1e-9)
 
 
 @pytest.mark.slow
@@ -82,12 +79,9 @@ def test_video_input_on_real_asl8_clips_decodes_each_clip_once(shared, tmp_path,
     clips, manifest = load_clipset("videos", make_request(data_dir=root, inputs="video"))
     assert manifest.sha256 == result.split_hash
     loaded = load_model(result.run_id, tracking_uri)
-    test = clips.split("test").unlabelled()
-    table = pd.read_csv(download_artifacts(result.run_id, "predictions.csv", tracking_uri))
-    proba = loaded.model.predict_proba(test)
-    assert np.array_equal(proba.argmax(1), table["predicted"].to_numpy())
-    assert np.allclose(proba.max(1), table["probability"].to_numpy(), atol=1e-9)
-    assert np.array_equal(loaded.model.predict_proba(test), proba)
+    test = clips.split("test")
+    proba = assert_reproduces_run(tracking_uri, result.run_id, loaded.model, test, atol=1e-9)
+    assert np.array_equal(loaded.model.predict_proba(test.unlabelled()), proba)
     # `slrbench predict` on a video model decodes the files (no landmark extraction) and
     # ranks glosses of the run's vocabulary.
     from harness.run.predict import predict_files

@@ -4,7 +4,6 @@ curves in MLflow, save -> load -> identical predictions, same seed -> same predi
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 import torch
@@ -12,8 +11,9 @@ import torch
 from harness.api import RunContext
 from harness.run.loading import load_clipset, make_request
 from harness.run.runner import RunConfig, run_experiment
-from harness.run.tracking import download_artifacts, load_model
+from harness.run.tracking import load_model
 from tests.curves import assert_epoch_curves
+from tests.reloading import assert_reproduces_run
 from plugins.spoter.config import SpoterConfig
 from plugins.spoter.model import SpoterModel
 
@@ -77,10 +77,7 @@ def test_saved_model_reloads_with_identical_predictions(runs, uri, tmp_path):
     assert loaded.spec.name == "spoter" and isinstance(loaded.model, SpoterModel)
     clips, _ = load_clipset("signo", make_request())
     test = clips.split("test")
-    proba = loaded.model.predict_proba(test.unlabelled())
-    table = pd.read_csv(download_artifacts(result.run_id, "predictions.csv", uri))
-    np.testing.assert_array_equal(proba.argmax(1), table["predicted"].to_numpy())
-    np.testing.assert_allclose(proba.max(1), table["probability"].to_numpy(), atol=1e-6)
+    proba = assert_reproduces_run(uri, result.run_id, loaded.model, test)
     assert loaded.model.num_parameters() == result.metrics["parameters"]
 
     loaded.model.save(tmp_path / "again")
