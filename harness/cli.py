@@ -221,7 +221,7 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
     """List finished runs (id, model, dataset, seed, test top-1), then the runs MLflow shows
     RUNNING: still running, or stale when their process is gone."""
     from harness.run.stale_runs import fail_stale_runs, running_runs
-    from harness.run.tracking import load_runs
+    from harness.run.tracking import load_runs, resolve_uri
     cleaned = fail_stale_runs(tracking_uri, experiments or None) if clean_stale else []
     for run in cleaned:
         click.echo(f"{run.run_id}  marked FAILED: its process (pid {run.pid} on {run.host}) "
@@ -229,7 +229,8 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
     runs = load_runs(tracking_uri, experiments or None)
     running = running_runs(tracking_uri, experiments or None)
     if runs.empty and not running and not cleaned:
-        click.echo("no runs yet: try `slrbench run --model pooled_logreg --dataset signo`")
+        click.echo(f"no runs yet in {resolve_uri(tracking_uri)}: try `slrbench run --model "
+                   "pooled_logreg --dataset signo`, or pass --tracking-uri")
         return
     for _, row in runs.iterrows():
         click.echo(f"{row['run_id']}  {row['tags.slrbench.model']:<14} "
@@ -340,7 +341,7 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
     say = lambda message: click.echo(message, err=True)  # noqa: E731
     console = Console(width=max(100, Console().width))
     if dry_run:
-        result = sweep.collect(sweep.plan_grid(config, say))
+        result = sweep.collect(sweep.plan_grid(config, say, record=False))
         counts = result.counts
         console.print(sweep_view.summary_table(result, f"dry run: {counts.get('pending', 0)} "
                                                f"to run, {counts.get('skipped', 0)} already "

@@ -166,7 +166,7 @@ def log_run(mlflow_client, uri: str, run: Run) -> str:
 
 def write_store(folder: Path, runs: list[Run]) -> tuple[str, list[str]]:
     uri = f"sqlite:///{folder}/mlruns.db"
-    mlflow_client, resolved = client(uri)
+    mlflow_client, resolved = client(uri, writes=True)
     return resolved, [log_run(mlflow_client, resolved, run) for run in runs]
 
 

@@ -56,14 +56,40 @@ def test_run_then_predict_then_runs(tracking_uri, shared):
     (("run", "--model", "pooled_logreg", "--epochs", "3"), "does not train by epochs"),
     (("run", "--model", "pooled_logreg", "--dataset", "landmarks", "--data-dir", "/nonexistent"),
      "/nonexistent"),
-    (("predict", "--run", "0123456789abcdef", "x.npy"), "no run '0123456789abcdef'"),
 ])
 def test_user_errors_are_one_clear_line(args, message, tracking_uri):
-    result = CliRunner().invoke(main, [*args, "--tracking-uri", tracking_uri]
-                                if args[0] == "run" or args[0] == "predict" else list(args))
+    result = CliRunner().invoke(main, [*args, "--tracking-uri", tracking_uri])
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unknown_run_is_named_with_the_store_it_is_not_in(tracking_uri):
+    from harness.run.tracking import client
+    client(tracking_uri, writes=True)
+    for args in (("predict", "--run", "0123456789abcdef", "x.npy"),
+                 ("export", "--run", "0123456789abcdef", "--format", "onnx")):
+        result = invoke(*args, "--tracking-uri", tracking_uri)
+        assert result.exit_code == 2, result.output
+        assert f"no run '0123456789abcdef' in {tracking_uri}" in result.output
+
+
+def test_commands_that_only_read_leave_no_store_behind(tmp_path, monkeypatch):
+    # e.g. `slrbench report` typed in the wrong folder: the error says where it looked, and
+    # no empty mlruns.db is left there to be mistaken for the real one
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    for args in (("predict", "--run", "0123456789abcdef", "x.npy"),
+                 ("export", "--run", "0123456789abcdef", "--format", "onnx"),
+                 ("report", "--out", "comparison.html"),
+                 ("runs", "--experiment", "signo-21")):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert f"no MLflow store at {tmp_path / 'mlruns.db'}" in result.output
+    listing = invoke("runs")
+    assert listing.exit_code == 0
+    assert listing.output.startswith(f"no runs yet in sqlite:///{tmp_path / 'mlruns.db'}")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_tracking_directory(tmp_path):

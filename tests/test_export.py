@@ -74,11 +74,11 @@ def test_an_unknown_format_is_one_line(lstm_run, uri):
 
 
 def test_export_errors_are_one_line(uri, tmp_path):
-    result = cli("export", "--run", "0123456789abcdef", "--tracking-uri", uri)
-    assert result.exit_code == 2 and "no run" in result.output
     baseline = cli("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
                    "--tracking-uri", uri)
     assert baseline.exit_code == 0, baseline.output
+    result = cli("export", "--run", "0123456789abcdef", "--tracking-uri", uri)
+    assert result.exit_code == 2 and "no run '0123456789abcdef'" in result.output
     result = cli("export", "--run", run_id_of(uri, "pooled_logreg"), "--tracking-uri", uri,
                  "--out", str(tmp_path / "x.tflite"))
     assert result.exit_code == 2 and "has no export" in result.output

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.run.tracking import client
 from tests.faults import (NO_DAC, assert_cli_error, assert_one_error, cli, fill, runs_in,
                           slrbench, start, stop, tmpfs, wait_for)
 
@@ -216,7 +217,8 @@ def test_ctrl_c_while_a_new_store_is_made_leaves_no_half_made_store(tmp_path):
     # MLflow makes and migrates a new store's tables over seconds; interrupted there, the
     # file it had begun was refused by every later command ("table ... already exists")
     db = tmp_path / "mlruns.db"
-    process = start("runs", "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path)
+    process = start("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
+                    "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path)
     try:
         wait_for(lambda: [p for p in tmp_path.iterdir() if p.name.startswith(db.name)
                           or p.name.startswith(f".{db.name}")], 120, "the store to be begun")
@@ -237,7 +239,7 @@ def test_a_read_only_store_is_one_line_for_a_run_and_still_read(tmp_path):
     if shutil.which(NO_DAC[0]) is None or os.geteuid() != 0:
         pytest.skip("needs setpriv, as root, to drop the permission override")
     db = tmp_path / "mlruns.db"
-    assert slrbench("runs", "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path).returncode == 0
+    client(f"sqlite:///{db}", writes=True)
     db.chmod(0o444)
     tmp_path.chmod(0o777)                      # the folder stays writable: only the file is not
     result = slrbench("run", "--model", "pooled_logreg", "--dataset", "asl-signs",

@@ -111,7 +111,7 @@ def test_runs_that_log_one_new_dataset_at_once_are_all_linked_to_it(tmp_path):
     from harness.run.tracking import client, ensure_experiment
     context = multiprocessing.get_context("spawn")
     uri = f"sqlite:///{tmp_path / 'race.db'}"
-    mlflow_client, _ = client(uri)
+    mlflow_client, _ = client(uri, writes=True)
     experiment_id = ensure_experiment(mlflow_client, "signo-21", uri)
     barrier, answers = context.Barrier(4), context.Queue()
     workers = [context.Process(target=_log_the_shared_dataset,

@@ -310,7 +310,7 @@ def _stop_after_first_run(command: list[str], cwd: Path,
 @pytest.mark.slow
 def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     uri = uri_in(tmp_path, "resume.db")
-    client(uri)  # create the store's schema before two processes open it at once
+    client(uri, writes=True)   # the store's schema made before two processes open it
     command = _three_run_sweep(uri)
     # Ctrl-C reaches the whole process group
     code, output = _stop_after_first_run(command, tmp_path,
@@ -335,7 +335,7 @@ def test_sigterm_to_the_sweep_alone_stops_its_workers_and_their_runs(tmp_path):
     """``kill PID`` (or a scheduler ending the job) reaches the sweep's own process only, not
     its workers: the sweep must stop them, or they train on with their runs RUNNING."""
     uri = uri_in(tmp_path, "term.db")
-    client(uri)
+    client(uri, writes=True)
     workers: list[int] = []
 
     def terminate(sweep: subprocess.Popen) -> None:
@@ -387,7 +387,18 @@ def test_dry_run_shows_the_plan_and_runs_nothing(tmp_path):
                                        "--tracking-uri", uri], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "4 to run" in result.output and "signo" in result.output
+    assert list(tmp_path.iterdir()) == []          # no store made just to look
     assert load_runs(uri).empty
     plan = plan_grid(SweepConfig(models=("pooled_logreg",), datasets=("asl-signs",),
                                  seeds=(0,), tracking_uri=uri))
     assert collect(plan).counts == {"pending": 1}
+    # with a finished run in the store: it is counted as skipped, and the experiment of
+    # the dataset not run yet is still not made
+    from harness.run.runner import RunConfig, run_experiment
+    run_experiment(RunConfig(model="pooled_logreg", dataset="asl-signs", tracking_uri=uri))
+    result = CliRunner().invoke(main, ["sweep", "--models", "pooled_logreg", "--dataset",
+                                       "asl-signs,signo", "--seeds", "0,1", "--dry-run",
+                                       "--tracking-uri", uri], catch_exceptions=False)
+    assert "3 to run, 1 already in MLflow" in result.output, result.output
+    experiments = {e.name for e in client(uri)[0].search_experiments()}
+    assert "signo-21" not in experiments and "asl-signs-2" in experiments

@@ -93,9 +93,17 @@ def artifact_root(uri: str) -> str | None:
 def client(uri: str | None = None, writes: bool = False):
     """An MLflow client on the store and its resolved URI. ``writes``: the command is about
     to record runs, so a local store that cannot be written is refused now, in one line
-    (MLflow itself only fails at its first write, in pages of logged tracebacks)."""
+    (MLflow itself only fails at its first write, in pages of logged tracebacks), and a
+    local store not there yet is made. Without it a missing local store is an error: a
+    command that only reads (``report``, ``export`` in the wrong folder) leaves no empty
+    store behind."""
     mlflow = _mlflow()
     resolved = check_store(uri, writes)
+    missing = None if writes else missing_local_store(resolved)
+    if missing is not None:
+        raise TrackingError(f"no MLflow store at {missing}: nothing has been tracked there "
+                            "yet; run slrbench from the folder that holds your runs' "
+                            "mlruns.db, or pass --tracking-uri")
     try:
         with _creation_lock(resolved):
             _create_sqlite_store(resolved)
@@ -171,6 +179,12 @@ def _require_known_scheme(uri: str) -> None:
 
 def _sqlite_file(uri: str) -> Path | None:
     return local_store_path(uri) if uri.startswith("sqlite:") else None
+
+
+def missing_local_store(uri: str) -> Path | None:
+    """The sqlite file a URI names, when it does not exist (yet)."""
+    path = _sqlite_file(uri)
+    return path if path is not None and not path.exists() else None
 
 
 def _require_writable_file(uri: str) -> None:
@@ -476,6 +490,8 @@ def _search_runs(uri: str | None, experiments: Iterable[str] | None,
                  finished_only: bool) -> pd.DataFrame:
     mlflow = _mlflow()
     resolved = resolve_uri(uri)
+    if missing_local_store(resolved) is not None and not experiments:
+        return pd.DataFrame()                # no store: no runs, and none made by looking
     mlflow_client, _ = client(resolved)
     if experiments:
         names = list(experiments)

@@ -31,7 +31,7 @@ from harness.run.runner import (RunConfig, check_device, check_seed, config_fing
                                 model_config, required_inputs)
 from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
 from harness.run.tracking import (TAG, client, ensure_experiment, experiment_name,
-                                  is_tracking_failure, load_runs)
+                                  is_tracking_failure, load_runs, missing_local_store)
 from harness.util.signals import interrupt_exit_code, sigterm_interrupts
 from harness.util.stats import MeanStd
 
@@ -253,8 +253,18 @@ def _split(config: SweepConfig, dataset: str, vocab: int | None, inputs: str,
     return len(clips.vocab), manifest.sha256
 
 
+def existing_experiments(uri: str, names: list[str]) -> list[str]:
+    """Those of ``names`` the store has (none where there is no store yet)."""
+    if missing_local_store(uri) is not None:
+        return []
+    mlflow_client, _ = client(uri)
+    return [name for name in names if mlflow_client.get_experiment_by_name(name) is not None]
+
+
 def finished_runs(uri: str, experiments: list[str]) -> dict[tuple[str, ...], pd.Series]:
     """The latest FINISHED run of every (model, dataset, vocab, seed, split, config) key."""
+    if not experiments:
+        return {}
     runs = load_runs(uri, experiments, finished_only=True)
     columns = [f"tags.{TAG}{name}" for name in KEY_TAGS]
     if runs.empty or any(c not in runs for c in columns):
@@ -271,8 +281,10 @@ def _metrics_of(row: pd.Series) -> dict[str, float]:
             if name.startswith("metrics.") and pd.notna(value)}
 
 
-def plan_grid(config: SweepConfig, on_event: Say | None = None) -> Plan:
-    """Expand the grid and mark the points MLflow already has as ``skipped``."""
+def plan_grid(config: SweepConfig, on_event: Say | None = None, record: bool = True) -> Plan:
+    """Expand the grid and mark the points MLflow already has as ``skipped``. ``record``:
+    the grid is about to run, so its store and experiments are made now; without it (a dry
+    run) nothing is written, not even a new store."""
     say = on_event or (lambda message: None)
     for name in config.datasets:
         registry.dataset(name)  # unknown names fail before any data is read
@@ -294,12 +306,15 @@ def plan_grid(config: SweepConfig, on_event: Say | None = None) -> Plan:
                         config_hash=plan.config_hash, model_version=plan.model_version,
                         experiment=experiment_name(dataset, size)))
     result = Plan(config=config, tracking_uri=uri, models=models, points=points)
-    # Creating the experiments here, once, spares parallel workers a race to create them
-    # (and a first-use schema migration of a new sqlite store).
-    mlflow_client, _ = client(uri, writes=True)
-    for name in result.experiments:
-        ensure_experiment(mlflow_client, name, uri)
-    existing = finished_runs(uri, result.experiments)
+    if record:
+        # Creating the experiments here, once, spares parallel workers a race to create them
+        # (and a first-use schema migration of a new sqlite store).
+        mlflow_client, _ = client(uri, writes=True)
+        for name in result.experiments:
+            ensure_experiment(mlflow_client, name, uri)
+        existing = finished_runs(uri, result.experiments)
+    else:
+        existing = finished_runs(uri, existing_experiments(uri, result.experiments))
     for point in points:
         row = existing.get(point.key)
         if row is not None:
