@@ -28,8 +28,9 @@ class FriendlyGroup(click.Group):
             click.secho(f"error: {error}", fg="red", err=True)
             sys.exit(2)
         except KeyboardInterrupt as stop:
-            # Ctrl-C (130) or SIGTERM (143, harness.util.signals.Terminated); the message
-            # says what was kept, e.g. the run marked KILLED or the clips finished so far
+            # Ctrl-C (130), SIGTERM (143) or SIGHUP (129: harness.util.signals.Terminated);
+            # the message says what was kept, e.g. the run marked KILLED or the clips
+            # finished so far
             click.secho(str(stop) or "interrupted", fg="yellow", err=True)
             _exit_after_interrupt(getattr(stop, "exit_code", 130))
         except OSError as error:
@@ -55,10 +56,23 @@ def _exit_after_interrupt(code: int) -> None:
     for thread in others:
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
     if any(thread.is_alive() for thread in others):
+        _release_pool_semaphores()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _release_pool_semaphores() -> None:
+    """What a normal exit would do for the pool's queues, skipped by ``os._exit``: their
+    semaphores unlinked. Left to multiprocessing's resource tracker, they came back as a
+    "leaked semaphore objects" warning after the command had ended. Finalizers of priority
+    0 and up only: closing the queues and unlinking, not joining threads that may hang."""
+    try:                                    # private API: without it the tracker cleans up
+        from multiprocessing import util
+        util._run_finalizers(0)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 EXIT_GRACE_SECONDS = 10.0

@@ -24,10 +24,11 @@ NO_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
 
 
 def interruptible() -> None:
-    """In the child: Ctrl-C back to its default. A suite started in the background of a
-    non-interactive shell runs with SIGINT ignored, and exec keeps that, so the command
-    would never see the Ctrl-C this test sends (as no background job does)."""
+    """In the child: Ctrl-C and SIGHUP back to their defaults. A suite started in the
+    background of a non-interactive shell runs with SIGINT ignored (under nohup, SIGHUP),
+    and exec keeps that, so the command would never see the signal this test sends."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -48,7 +49,8 @@ def slrbench(*args: object, cwd: Path | None = None, timeout: float = 300,
 def start(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None
           ) -> subprocess.Popen:
     return subprocess.Popen([SLRBENCH, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env or environment())
+                            stderr=subprocess.PIPE, text=True, env=env or environment(),
+                            preexec_fn=interruptible)
 
 
 def assert_one_error(result, *needles: str, code: int = 2) -> str:

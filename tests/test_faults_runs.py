@@ -123,20 +123,22 @@ def running(db: Path, count: int) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_sigterm_marks_the_run_killed(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_a_closed_terminal_marks_the_run_killed(tmp_path, signum):
     db = tmp_path / "mlruns.db"
     process = start(*LONG_RUN, "--tracking-uri", f"sqlite:///{db}", cwd=tmp_path)
     try:
         wait_for(lambda: running(db, 1), 180, "the run to start")
         time.sleep(1.0)                        # inside the run, not at its first write
         started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         _, err = process.communicate(timeout=60)
     finally:
         stop(process)
     assert time.monotonic() - started < 30
-    assert process.returncode == 128 + signal.SIGTERM, err
+    assert process.returncode == 128 + signum, err
     assert "Traceback" not in err and "KILLED" in err
+    assert f"stopped by {signal.Signals(signum).name}" in err
     [run] = runs_in(db)
     assert run["status"] == "KILLED"
 

@@ -31,7 +31,8 @@ def command_line_handlers():
     """The handlers a fresh ``slrbench`` process starts with; an earlier test in this
     process may have left others (Ray's driver installs one for SIGTERM)."""
     previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
-                signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+                signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+                signal.SIGHUP: signal.signal(signal.SIGHUP, signal.SIG_DFL)}
     yield
     for signum, handler in previous.items():
         signal.signal(signum, handler)
@@ -44,6 +45,7 @@ def busy_for(seconds: float) -> None:
 
 
 @pytest.mark.parametrize("signum, error", [(signal.SIGTERM, Terminated),
+                                           (signal.SIGHUP, Terminated),
                                            (signal.SIGINT, KeyboardInterrupt)])
 def test_an_interrupt_swallowed_by_a_finaliser_is_raised_again(signum, error,
                                                             command_line_handlers):
@@ -53,6 +55,30 @@ def test_an_interrupt_swallowed_by_a_finaliser_is_raised_again(signum, error,
             SignalledWhileFinalised(signum)     # collected at once
             busy_for(10)
     assert time.monotonic() - started < 5       # raised after the finaliser, not at 10 s
+
+
+def test_a_closed_terminal_stops_like_sigterm_unless_nohup_ignores_it(command_line_handlers):
+    """SIGHUP (a closed terminal, a dropped ssh session) killed a run outright and left it
+    RUNNING; inside the block it is raised as Terminated, exit 129, and the handlers are put
+    back on leaving. Under nohup it stays ignored."""
+    with pytest.raises(Terminated) as hangup:
+        with sigterm_interrupts():
+            os.kill(os.getpid(), signal.SIGHUP)
+            busy_for(5)
+    assert hangup.value.exit_code == 129 == interrupt_exit_code(hangup.value)
+    assert str(hangup.value) == "stopped by SIGHUP"
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    import pickle
+    again = pickle.loads(pickle.dumps(hangup.value))
+    assert isinstance(again, Terminated) and again.exit_code == 129
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    with sigterm_interrupts():
+        os.kill(os.getpid(), signal.SIGHUP)
+        busy_for(0.2)                           # ignored: nothing is raised
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
 
 
 def test_other_unraisable_errors_still_reach_the_previous_hook(monkeypatch,

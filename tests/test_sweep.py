@@ -317,6 +317,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
                                          lambda sweep: os.killpg(sweep.pid, signal.SIGINT))
     assert code == 130, output
     assert "run the same command again" in output
+    assert "leaked semaphore" not in output, output     # the pool's, released at exit
     before = load_runs(uri)
     assert 1 <= len(before) < 3
     assert "RUNNING" not in set(load_runs(uri, finished_only=False)["status"])
@@ -351,6 +352,23 @@ def test_sigterm_to_the_sweep_alone_stops_its_workers_and_their_runs(tmp_path):
     assert "RUNNING" not in set(runs["status"]), runs[["status"]]
     assert 1 <= (runs["status"] == "FINISHED").sum() < 3
 
+
+
+@pytest.mark.slow
+def test_a_closed_terminal_stops_the_sweep_and_its_runs_cleanly(tmp_path):
+    """SIGHUP reaches every process of the terminal's group. It used to kill the sweep and
+    its workers outright (runs left RUNNING) and multiprocessing's resource tracker, which
+    ignores Ctrl-C but not SIGHUP (its successor's tracebacks filled the output)."""
+    uri = uri_in(tmp_path, "hangup.db")
+    client(uri, writes=True)
+    code, output = _stop_after_first_run(_three_run_sweep(uri), tmp_path,
+                                         lambda sweep: os.killpg(sweep.pid, signal.SIGHUP))
+    assert code == 128 + signal.SIGHUP, output
+    assert "Traceback" not in output and "resource_tracker" not in output, output
+    assert "run the same command again" in output
+    runs = load_runs(uri, finished_only=False)
+    assert "RUNNING" not in set(runs["status"]), runs[["status"]]
+    assert 1 <= (runs["status"] == "FINISHED").sum() < 3
 
 
 @pytest.mark.slow

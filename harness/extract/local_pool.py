@@ -12,6 +12,7 @@ from typing import Iterator
 from harness.errors import ExtractionAborted
 from harness.extract.work import (ExtractConfig, ExtractSummary, Job, Outcome, SaveFn,
                                   process_job, record)
+from harness.util.signals import resource_tracker_deaf_to_hangups
 
 _WORKER: dict = {}
 
@@ -28,9 +29,11 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _init_worker(extractor_name: str, verbose: bool, save: SaveFn, parent: int) -> None:
-    # Ctrl-C reaches every process of the terminal's group; the parent decides what stops
-    # (and ends the workers), so a worker does not die with a traceback of its own.
+    # Ctrl-C, and SIGHUP from a closed terminal, reach every process of the terminal's
+    # group; the parent decides what stops (and ends the workers), so a worker does not die
+    # with a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _exit_with_parent(parent)
     if not verbose:
         from harness.util.quiet import discard_output, silence_native_logs
@@ -63,6 +66,7 @@ def run_pool(jobs: list[Job], totals: dict[str, int], config: ExtractConfig, sav
     """Extract ``jobs`` in ``config.workers`` processes (default: one per core)."""
     summary.workers = config.worker_count(len(jobs))
     context = multiprocessing.get_context("spawn")
+    resource_tracker_deaf_to_hangups()
     with futures.ProcessPoolExecutor(summary.workers, mp_context=context,
                                      initializer=_init_worker,
                                      initargs=(config.extractor, config.verbose, save,

@@ -318,7 +318,7 @@ class TrackedRun:
 
     def __enter__(self) -> "TrackedRun":
         from harness.util.signals import sigterm_interrupts
-        self._signals = sigterm_interrupts()   # SIGTERM marks the run KILLED, as Ctrl-C does
+        self._signals = sigterm_interrupts()   # SIGTERM, SIGHUP: the run KILLED, as Ctrl-C
         self._signals.__enter__()
         return self
 

@@ -25,7 +25,7 @@ from typing import Any
 from harness.errors import BadConfig, SlrbenchError
 from harness.run.runner import RunConfig, run_experiment
 from harness.util.ray import connect_ray
-from harness.util.signals import sigterm_interrupts
+from harness.util.signals import resource_tracker_deaf_to_hangups, sigterm_interrupts
 
 BACKENDS = ("local", "ray")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -108,9 +108,11 @@ def execute_job(job: Job) -> Outcome:
 
 
 def _init_local_worker(verbose: bool, threads: int) -> None:
-    # Ctrl-C reaches every process of the terminal's group; the sweep decides what stops
-    # and tells its workers with SIGTERM, so a worker never dies half-way through a write.
+    # Ctrl-C, and SIGHUP from a closed terminal, reach every process of the terminal's
+    # group; the sweep decides what stops and tells its workers with SIGTERM, so a worker
+    # never dies half-way through a write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _LOCAL_WORKER["sigterm_stops_run"] = True
     limit_threads(threads)
     os.environ["SLRBENCH_PROGRESS"] = "0"
@@ -155,6 +157,7 @@ class LocalBackend:
             initializer=_init_local_worker, initargs=(self.verbose, self.threads), **options)
 
     def start(self) -> None:
+        resource_tracker_deaf_to_hangups()
         self._pool = self._new_pool()
 
     def submit(self, job: Job) -> None:
