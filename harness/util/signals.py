@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 
-# Left at their default (nohup ignores SIGHUP, and that is kept).
+# Each is handled only where it still has its default action: under nohup, SIGHUP stays
+# ignored.
 STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
