@@ -124,6 +124,19 @@ def _init_local_worker(verbose: bool, threads: int) -> None:
         discard_output(1, 2)
 
 
+def _forget_queued_calls(pool: futures.ProcessPoolExecutor) -> None:
+    """Before a stopped pool is shut down: with one run per worker process, a run already
+    handed to the pool's queue for a worker that was still starting (a sweep of quick runs
+    spends much of its time there) cannot be cancelled, and a pool shut down starts no new
+    worker to take it, so the pool's manager thread waited for it for good and the
+    command's exit for its grace period. Every run was stopped and recorded by now, and the
+    workers ended, so nothing of it is pending any more (the executor offers no handle for
+    this)."""
+    pending = getattr(pool, "_pending_work_items", None)
+    if isinstance(pending, dict):
+        pending.clear()
+
+
 def crashed(reason: str) -> Outcome:
     return Outcome("crashed", error=reason)
 
@@ -206,6 +219,7 @@ class LocalBackend:
             ended.extend(self.wait(min(1.0, max(0.0, deadline - time.monotonic()))))
         ended.extend((job, Outcome("killed", error="stopped")) for job in self._futures.values())
         self._futures.clear()
+        _forget_queued_calls(self._pool)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
         return ended
