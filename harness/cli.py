@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from harness.errors import SlrbenchError
-from harness.util.signals import interrupts_never_swallowed
+from harness.util.signals import interrupts_never_swallowed, sigterm_interrupts
 
 DATA_DIR_HELP = "Where the dataset lives (default: the adapter's shipped location)."
 DATA_OPTION_HELP = "Dataset adapter option, e.g. clips_per_class=5 for synthetic."
@@ -18,11 +18,13 @@ TRACKING_HELP = ("MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlit
 
 
 class FriendlyGroup(click.Group):
-    """Reports user errors as one line (exit 2) instead of a traceback."""
+    """Reports user errors as one line (exit 2) instead of a traceback; every command stops
+    on SIGTERM and SIGHUP as on Ctrl-C, so what it was writing is cleaned up (a report's
+    or an export's temporary file too, not only a run's or an extraction's)."""
 
     def invoke(self, ctx: click.Context):
         try:
-            with interrupts_never_swallowed():
+            with interrupts_never_swallowed(), sigterm_interrupts():
                 return super().invoke(ctx)
         except SlrbenchError as error:
             click.secho(f"error: {error}", fg="red", err=True)

@@ -159,3 +159,44 @@ def test_a_command_stops_on_a_ctrl_c_a_finaliser_swallowed_outside_any_run(tmp_p
                           timeout=120, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 130 and "carried on" not in done.stdout, done.stderr
     assert time.monotonic() - started < 9
+
+
+# A command of slrbench's group that is signalled while it writes a file atomically, as
+# `report` or `export` does; the folder to write in comes in SLRBENCH_PROBE_DIR.
+WRITING_PROBE = """
+import os, signal, sys, time
+from pathlib import Path
+import click
+from harness.cli import main
+from harness.util.atomic import atomic_path
+
+@main.command("probe")
+def probe():
+    with atomic_path(Path(os.environ["SLRBENCH_PROBE_DIR"]) / "comparison.html") as tmp:
+        tmp.write_text("half a report")
+        os.kill(os.getpid(), int(os.environ["SLRBENCH_PROBE_SIGNAL"]))
+        time.sleep(10)
+    click.echo("carried on")
+
+main(["probe"])
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_every_command_stops_on_sigterm_or_a_closed_terminal_and_cleans_up(tmp_path, signum):
+    """Not only runs, sweeps and extraction: a report or an export killed by SIGTERM or
+    SIGHUP used to leave its temporary file behind."""
+    import subprocess
+
+    script, out = tmp_path / "probe.py", tmp_path / "out"
+    script.write_text(WRITING_PROBE)
+    out.mkdir()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1],
+                          env={**os.environ, "SLRBENCH_PROBE_DIR": str(out),
+                               "SLRBENCH_PROBE_SIGNAL": str(int(signum))},
+                          preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
+    assert done.returncode == 128 + signum, done.stderr
+    assert f"stopped by {signal.Signals(signum).name}" in done.stderr
+    assert "carried on" not in done.stdout and "Traceback" not in done.stderr
+    assert list(out.iterdir()) == []
