@@ -15,6 +15,7 @@ import concurrent.futures as futures
 import contextlib
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import time
@@ -124,17 +125,28 @@ def _init_local_worker(verbose: bool, threads: int) -> None:
         discard_output(1, 2)
 
 
-def _forget_queued_calls(pool: futures.ProcessPoolExecutor) -> None:
-    """Before a stopped pool is shut down: with one run per worker process, a run already
-    handed to the pool's queue for a worker that was still starting (a sweep of quick runs
-    spends much of its time there) cannot be cancelled, and a pool shut down starts no new
-    worker to take it, so the pool's manager thread waited for it for good and the
-    command's exit for its grace period. Every run was stopped and recorded by now, and the
-    workers ended, so nothing of it is pending any more (the executor offers no handle for
-    this)."""
-    pending = getattr(pool, "_pending_work_items", None)
-    if isinstance(pending, dict):
-        pending.clear()
+def _release_waiting_manager(manager, settle_seconds: float = 1.0) -> None:
+    """After a stopped pool's shutdown: with one run per worker process, a run already
+    handed to the pool's call queue for a worker that was still starting (a sweep of quick
+    runs spends much of its time there) cannot be cancelled, and a pool shut down starts no
+    worker to take it, so the pool's manager thread waited for it for good, and the
+    command's exit for its grace period. Every run was stopped and recorded by now and the
+    workers ended; a manager still alive once it has had time to act on the shutdown is
+    blocked waiting, so what it still counts as pending is dropped and it is woken to
+    finish (the executor offers no handle for this)."""
+    manager.join(timeout=settle_seconds)
+    pending = getattr(manager, "pending_work_items", None)
+    queued = getattr(manager, "work_ids_queue", None)
+    wakeup = getattr(manager, "thread_wakeup", None)
+    if (not manager.is_alive() or not isinstance(pending, dict) or queued is None
+            or wakeup is None):
+        return
+    with contextlib.suppress(queue.Empty):  # ids not yet moved to the call queue go too
+        while True:
+            queued.get_nowait()
+    pending.clear()
+    with contextlib.suppress(Exception):    # closed already: the manager has finished
+        wakeup.wakeup()
 
 
 def crashed(reason: str) -> Outcome:
@@ -219,9 +231,11 @@ class LocalBackend:
             ended.extend(self.wait(min(1.0, max(0.0, deadline - time.monotonic()))))
         ended.extend((job, Outcome("killed", error="stopped")) for job in self._futures.values())
         self._futures.clear()
-        _forget_queued_calls(self._pool)
+        manager = getattr(self._pool, "_executor_manager_thread", None)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
+        if manager is not None:
+            _release_waiting_manager(manager)
         return ended
 
     def close(self) -> None:
