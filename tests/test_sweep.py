@@ -18,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from harness import registry
-from harness.cli import main
+from harness.cli import EXIT_GRACE_SECONDS, main
 from harness.util.config import config_to_dict
 from harness.run.loading import load_clipset, make_request
 from harness.errors import BadConfig
-from harness.run.runner import config_fingerprint, model_config
+from harness.run.runner import RunConfig, config_fingerprint, model_config, run_experiment
 from harness.sweep.plan import (SweepConfig, collect, model_plans, parse_seeds, parse_vocabs,
                            plan_grid, run_grid, summarise)
 from harness.run.tracking import client, load_runs
@@ -321,7 +321,6 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     code, output = _stop_after_first_run(command, tmp_path, ctrl_c)
     # Between two runs, the next one handed to a worker still starting: the pool's manager
     # thread waited for it, and the exit for its whole grace period
-    from harness.cli import EXIT_GRACE_SECONDS
     assert time.monotonic() - stopped[0] < EXIT_GRACE_SECONDS, output
     assert code == 130, output
     assert "run the same command again" in output
@@ -420,7 +419,6 @@ def test_dry_run_shows_the_plan_and_runs_nothing(tmp_path):
     assert collect(plan).counts == {"pending": 1}
     # with a finished run in the store: it is counted as skipped, and the experiment of
     # the dataset not run yet is still not made
-    from harness.run.runner import RunConfig, run_experiment
     run_experiment(RunConfig(model="pooled_logreg", dataset="asl-signs", tracking_uri=uri))
     result = CliRunner().invoke(main, ["sweep", "--models", "pooled_logreg", "--dataset",
                                        "asl-signs,signo", "--seeds", "0,1", "--dry-run",

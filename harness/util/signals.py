@@ -123,9 +123,9 @@ def resource_tracker_deaf_to_hangups() -> None:
 
 
 def reclaim_sigterm() -> None:
-    """Put the open block's SIGTERM handler back after a library replaced it: ``ray.init``
-    installs its own, with which SIGTERM ended a Ray sweep at once (exit 1, a native stack
-    dump) and left its runs RUNNING."""
+    """Put the open block's SIGTERM (and SIGHUP) handler back after a library replaced it:
+    ``ray.init`` installs its own, with which SIGTERM ended a Ray sweep at once (exit 1, a
+    native stack dump) and left its runs RUNNING."""
     if _OPEN and threading.current_thread() is threading.main_thread():
         for signum in _OPEN[-1].signals:
             signal.signal(signum, _OPEN[-1].handler)
