@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.run.tracking import client
 
 
 def invoke(*args):
@@ -65,7 +66,6 @@ def test_user_errors_are_one_clear_line(args, message, tracking_uri):
 
 
 def test_an_unknown_run_is_named_with_the_store_it_is_not_in(tracking_uri):
-    from harness.run.tracking import client
     client(tracking_uri, writes=True)
     for args in (("predict", "--run", "0123456789abcdef", "x.npy"),
                  ("export", "--run", "0123456789abcdef", "--format", "onnx")):
