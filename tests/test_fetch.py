@@ -220,24 +220,51 @@ def test_fetched_folder_extracts_into_an_msasl_store(annotations, tmp_path):
         assert clips.clip(i).shape[1:] == (543, 3)
 
 
+def _offline_annotations(tmp_path: Path, shared: Path, sources: int) -> Path:
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    shutil.copy(shared / "msasl" / "MSASL_classes.json", folder / "MSASL_classes.json")
+    records = [_rec(f"http://no-such-host.invalid/book{i}.mp4", 0.0, 0.8, 38, 1)
+               for i in range(sources)]
+    for split in ("train", "val", "test"):
+        (folder / f"MSASL_{split}.json").write_text(json.dumps(records if split == "test"
+                                                               else []))
+    return folder
+
+
 @pytest.mark.slow
 def test_a_source_without_a_network_is_not_retried(tmp_path, shared):
     # no name resolves without a network: retrying each of thousands of sources with
     # back-off made a run without one hours of silence
-    folder = tmp_path / "annotations"
-    folder.mkdir()
-    shutil.copy(shared / "msasl" / "MSASL_classes.json", folder / "MSASL_classes.json")
-    records = [_rec("http://no-such-host.invalid/book.mp4", 0.0, 0.8, 38, 1)]
-    for split in ("train", "val", "test"):
-        (folder / f"MSASL_{split}.json").write_text(json.dumps(records if split == "test"
-                                                               else []))
     out = tmp_path / "clips"
     result = CliRunner().invoke(main, ["data", "fetch", "--vocab", "100", "--split", "test",
-                                       "--out", str(out), "--annotations", str(folder),
+                                       "--out", str(out), "--annotations",
+                                       str(_offline_annotations(tmp_path, shared, 1)),
                                        "--retries", "3"])
-    assert result.exit_code == 0, result.output
+    # nothing fetched is a failure, as in extract (it exited 0 and pointed at extract)
+    assert result.exit_code == 2, result.output
+    assert f"no clip could be fetched: all 1 failed; the reasons are in {out}" in result.output
     reason = pd.read_csv(out / fetch.FAILURES_FILE)["reason"].iloc[0]
     assert fetch.NO_NETWORK.search(reason) and "attempts" not in reason, reason
+
+
+@pytest.mark.slow
+def test_a_fetch_without_a_network_stops_after_a_few_sources(tmp_path, shared):
+    # it tried every source in turn, a second or more each, then exited 0
+    sources = fetch.OFFLINE_SOURCES + 4
+    out = tmp_path / "clips"
+    result = CliRunner().invoke(main, ["data", "fetch", "--vocab", "100", "--split", "test",
+                                       "--out", str(out), "--annotations",
+                                       str(_offline_annotations(tmp_path, shared, sources)),
+                                       "--workers", "1"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith(f"error: no network: {fetch.OFFLINE_SOURCES} sources in a row "
+                                "could not reach their host ("), result.output
+    assert lines[-1].endswith(f"0 clips are in {out}: run the same command again where a "
+                              "network is reachable")
+    tried = pd.read_csv(out / fetch.FAILURES_FILE)
+    assert fetch.OFFLINE_SOURCES <= len(tried) < sources
 
 
 @pytest.mark.slow

@@ -116,6 +116,31 @@ def test_a_url_that_would_escape_the_output_folder_is_refused(annotations, tmp_p
     assert msasl.clip_id(record) == "evil_0000000_0001277"
 
 
+@pytest.mark.parametrize("command", ["slice", "fetch"])
+def test_a_slice_with_no_clip_is_refused_by_name(annotations, tmp_path, command):
+    # fetch failed on the empty table with a KeyError; slice wrote empty files, exit 0
+    folder = _annotation_dir(annotations, tmp_path, [_record(label=500)])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["data", command, "--vocab", "100", "--annotations",
+                                       str(folder), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"{folder}: no clip with a label below 100 in MSASL_val.json" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_vocab_beyond_a_cut_class_list_names_the_file(annotations, tmp_path):
+    classes = json.loads((annotations / "MSASL_classes.json").read_text())[:50]
+    (tmp_path / "MSASL_classes.json").write_text(json.dumps(classes))
+    (tmp_path / "MSASL_val.json").write_text(json.dumps([_record()]))
+    with pytest.raises(BadAnnotations) as error:
+        msasl.load_slice(100, tmp_path)
+    assert str(error.value) == (f"--vocab 100: {tmp_path / 'MSASL_classes.json'} lists 50 "
+                                "classes; use any 1-50")
+    with pytest.raises(BadAnnotations, match="lists 1000 classes; use one of 100, 200, 500, "
+                                             "1000 or any 1-1000"):
+        msasl.load_slice(0, annotations)
+
+
 def test_cli_reports_bad_annotations_in_one_line(annotations, tmp_path):
     folder = _annotation_dir(annotations, tmp_path, [_record(signer_id=None)])
     result = CliRunner().invoke(main, ["data", "slice", "--vocab", "100", "--annotations",

@@ -221,8 +221,10 @@ def load_slice(vocab: int, annotations: Path | str | None = None,
     folder = find_annotations(annotations)
     classes = load_classes(folder)
     if not 1 <= vocab <= len(classes):
-        raise BadAnnotations(f"--vocab {vocab}: MS-ASL has {len(classes)} classes; use one of "
-                             f"{', '.join(map(str, VOCAB_SIZES))} (or any 1-{len(classes)})")
+        sizes = [str(size) for size in VOCAB_SIZES if size <= len(classes)]
+        named = f"one of {', '.join(sizes)} or any " if sizes else "any "
+        raise BadAnnotations(f"--vocab {vocab}: {folder / CLASSES_FILE} lists {len(classes)} "
+                             f"classes; use {named}1-{len(classes)}")
     records, missing = {}, []
     for split in splits:
         if split not in SPLITS:
@@ -235,6 +237,10 @@ def load_slice(vocab: int, annotations: Path | str | None = None,
     if not records:
         raise DatasetNotFound(f"{folder}: none of {', '.join(split_file(s) for s in splits)} "
                               "is here; they are part of Microsoft's MS-ASL release")
+    if not any(records.values()):
+        files = ", ".join(split_file(split) for split in records)
+        raise BadAnnotations(f"{folder}: no clip with a label below {vocab} in {files}; "
+                             "check the files or use a larger --vocab")
     return MsaslSlice(vocab, classes[:vocab], records, missing, folder)
 
 

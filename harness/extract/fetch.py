@@ -53,6 +53,9 @@ DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded", re.IGNORE
 NO_NETWORK = re.compile(r"Failed to resolve|Name or service not known|Temporary failure in "
                         r"name resolution|nodename nor servname|Network is unreachable|"
                         r"No route to host", re.IGNORECASE)
+# Sources in a row that find no network, before any clip was fetched, after which the run
+# stops: every other source would fail the same way, a second or more each.
+OFFLINE_SOURCES = 5
 
 
 class FetchInterrupted(Exception):
@@ -332,7 +335,8 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
     sources, present = plan_sources(plan, out)
     summary = FetchSummary(out=out, planned=len(plan), present=present)
     failures: list[dict] = []
-    aborted = None
+    aborted = no_network = None
+    offline = 0
     cuts = Cuts()
 
     def pause(seconds: float) -> None:
@@ -349,6 +353,8 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
             jobs = {pool.submit(fetch_source, s, out, config, downloader, pause, cuts): s
                     for s in sources}
             for job in futures.as_completed(jobs):
+                if job.cancelled():      # dropped after a stop below: as_completed yields it
+                    continue
                 try:
                     results = job.result()
                 except OSError as error:
@@ -362,6 +368,12 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
                     else:
                         failures.append({**clip, "reason": error})
                     progress.advance()
+                offline = offline + 1 if _offline(results) else 0
+                if offline == OFFLINE_SOURCES and not summary.fetched and not aborted:
+                    aborted = no_network = (f"no network: {offline} sources in a row could "
+                                            f"not reach their host ({results[0][1]})")
+                    for pending in jobs:
+                        pending.cancel()
     except KeyboardInterrupt as stop:
         # queued sources are dropped and back-offs cut short, not worked through first;
         # clips are written atomically, so what is there is whole
@@ -376,11 +388,23 @@ def fetch_clips(plan: pd.DataFrame, out: Path | str, config: FetchConfig = Fetch
     summary.per_split, summary.index_csv = write_outputs(plan, out, failures, classes_file)
     summary.failures_csv = out / FAILURES_FILE if failures else None
     summary.seconds = time.perf_counter() - started
+    kept = summary.present + summary.fetched
+    if no_network:
+        raise ExtractionAborted(f"{aborted}; {kept} clips are in {out}: run the same command "
+                                "again where a network is reachable")
     if aborted:
-        raise ExtractionAborted(f"{aborted}; {summary.present + summary.fetched} clips are "
-                                f"kept in {out}: free disk space and run the same command "
-                                "again to resume")
+        raise ExtractionAborted(f"{aborted}; {kept} clips are kept in {out}: free disk space "
+                                "and run the same command again to resume")
+    if summary.planned and not kept:
+        raise ExtractionAborted(f"no clip could be fetched: all {summary.failed} failed; the "
+                                f"reasons are in {summary.failures_csv}")
     return summary
+
+
+def _offline(results: list[tuple[dict, str | None]]) -> bool:
+    """Whether every clip of one source failed for want of a network."""
+    return bool(results) and all(error is not None and NO_NETWORK.search(error)
+                                 for _, error in results)
 
 
 def fetch_msasl(vocab: int, out: Path | str, splits: tuple[str, ...] = msasl.SPLITS,
