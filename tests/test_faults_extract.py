@@ -193,6 +193,27 @@ def test_a_replaced_video_is_extracted_again(tmp_path, shared):
     assert frames["clips/No03"] == 18               # No09's 18 frames, not No03's 9
 
 
+@pytest.mark.slow
+def test_window_columns_added_or_dropped_redo_only_the_clips_whose_frames_change(tmp_path,
+                                                                                  shared):
+    # an empty bound is the clip's own, but it was compared as absent against the store's
+    # 1 / -1: adding the columns for one clip re-extracted every clip
+    folder = video_folder(tmp_path / "videos", shared)
+    store = tmp_path / "store"
+    assert extract(folder, store).returncode == 0
+    index = pd.read_csv(folder / "labels.csv")
+    plain = index.copy()
+    index["start_frame"] = [2, None, None]
+    index["end_frame"] = [None, None, None]
+    index.to_csv(folder / "labels.csv", index=False)
+    result = extract(folder, store)
+    assert result.returncode == 0, result.stderr
+    assert "1 extracted now" in result.stdout and "2 already in the store" in result.stdout
+    plain.to_csv(folder / "labels.csv", index=False)
+    result = extract(folder, store)
+    assert "1 extracted now" in result.stdout and "2 already in the store" in result.stdout
+
+
 # --- item 4 and the index.csv errors --------------------------------------------------------
 INDEX_CASES = {
     "empty": b"",

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from harness import registry
-from harness.data.index import (WINDOW_COLUMNS, folder_name, normalise_index, read_index,
-                                windows)
+from harness.data.index import (TO_THE_END, WINDOW_COLUMNS, folder_name, normalise_index,
+                                read_index, windows)
 from harness.data.store import LandmarkStore, StoreWriter, check_replaceable, is_store
 from harness.errors import BadAnnotations, BadConfig, BadStore, BadVideo, ExtractionAborted, \
     UnknownPlugin
@@ -106,8 +106,12 @@ def planner(dataset: str):
 
 
 def _source(file: str, row: dict) -> tuple:
-    """Where a clip's landmarks come from: the file and the frame window (if any)."""
-    return (str(file), *(int(row[c]) for c in WINDOW_COLUMNS if pd.notna(row.get(c))))
+    """Where a clip's landmarks come from: the file and its frame window, a missing or empty
+    bound read as the whole clip's, so adding or dropping window columns reuses the clips
+    whose frames stay the same."""
+    start, end = (row.get(column) for column in WINDOW_COLUMNS)
+    return (str(file), int(start) if pd.notna(start) else 1,
+            int(end) if pd.notna(end) else TO_THE_END)
 
 
 def video_stamp(path: str) -> str:
