@@ -83,11 +83,29 @@ def test_index_problems_name_the_file_and_the_fix(tmp_path):
         ("file,gloss,start_frame\na.mp4,HELLO,0\n", "start_frame below 1"),
         ("file,gloss,end_frame\na.mp4,HELLO,2.5\n", "not a whole frame number"),
         ("\xff\xfe", "not a readable CSV"),
+        # pandas took the first cell of rows longer than the header as their index: every
+        # cell shifted, so the gloss was read as the file
+        ("file,gloss\na.mp4,HELLO,S1\n", "row 2 has 3 cells but the header only 2"),
+        ("file,gloss\na.mp4,HELLO\nb.mp4,NO,x,y\n", "row 3 has 4 cells but the header only 2"),
+        # one recording under two clip ids: it could be trained on and tested on
+        ("file,gloss,clip_id\na.mp4,HELLO,x\nb.mp4,NO,y\na.mp4,NO,z\n",
+         r"rows 2 and 4 list the same clip \(a.mp4\); list each recording once"),
+        # refused here, before an extraction is paid for, not by the run after it
+        ("file,gloss,split\na.mp4,HELLO,train\nb.mp4,NO,\n",
+         "row 3 has no split while other rows have one"),
     ]
     for text, message in cases:
         index.write_bytes(text.encode("latin-1"))
         with pytest.raises(BadAnnotations, match=message):
             read_index(tmp_path)
+
+
+def test_trailing_commas_and_windows_of_one_video_are_read(tmp_path):
+    (tmp_path / "index.csv").write_text("file,gloss,clip_id,start_frame,end_frame\n"
+                                        "a.mp4,HELLO,a1,1,10,,\na.mp4,NO,a2,11,-1,\n")
+    index = read_index(tmp_path)
+    assert index[["file", "gloss"]].values.tolist() == [["a.mp4", "HELLO"], ["a.mp4", "NO"]]
+    assert windows(index) == [(0, 10), (10, None)]
 
 
 def test_a_normalised_index_reads_back_the_same(tmp_path):

@@ -13,7 +13,9 @@ e.g. ``data fetch``); ``labels.csv`` is read only where there is no ``index.csv`
 """
 from __future__ import annotations
 
+import csv
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +66,40 @@ def read_text_csv(path: Path, needs: str) -> pd.DataFrame:
     """Every cell of a CSV as text (an empty cell is ``""``, never NaN); a file that cannot
     be read as one is a :class:`BadAnnotations` line naming ``path`` and what it ``needs``."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        with warnings.catch_warnings():
+            # a row longer than the header: pandas would take its first cells as the row's
+            # index, shifting every cell (the gloss read as the file); made an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            try:
+                return pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
+            except pd.errors.ParserWarning:
+                _refuse_long_rows(path)
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                return pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
     except PermissionError:
         raise BadAnnotations(f"{path}: permission denied; make it readable") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             OSError) as error:
+        if isinstance(error, pd.errors.ParserError):
+            _refuse_long_rows(path)
         text = (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
         kind = "not UTF-8 text: " if isinstance(error, UnicodeDecodeError) else \
             "an empty file: " if isinstance(error, pd.errors.EmptyDataError) else ""
         raise BadAnnotations(f"{path}: not a readable CSV ({kind}{text}); it needs "
                              f"{needs}") from None
+
+
+def _refuse_long_rows(path: Path) -> None:
+    """A row with more cells than the header is refused, unless its extra cells are all
+    empty (a spreadsheet's trailing commas), which are dropped."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+        rows = csv.reader(file)
+        header = len(next(rows, []))
+        for number, row in enumerate(rows, start=2):
+            if any(cell.strip() for cell in row[header:]):
+                raise BadAnnotations(f"{path}: row {number} has {len(row)} cells but the "
+                                     f"header only {header}; name every column in the "
+                                     "header row")
 
 
 def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFrame:
@@ -108,12 +134,28 @@ def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFra
     index["signer"] = (_text(index["signer"]).str.strip().replace("", UNKNOWN_SIGNER)
                        if "signer" in index else UNKNOWN_SIGNER)
     index["split"] = (_checked_splits(index["split"], where) if "split" in index else "")
+    if (index["split"] != "").any():    # caught here, before an extraction is paid for
+        _refuse_empty(index["split"] == "", where, "no split while other rows have one; give "
+                      "every clip train, val or test, or none for a generated split")
     for column in NUMERIC_COLUMNS:
         if column in index:
             index[column] = _numbers(index[column], where, column)
     if any(c in index for c in WINDOW_COLUMNS):
         _frame_window(index, where)
+    _refuse_repeated_clips(index, where)
     return index.reset_index(drop=True)
+
+
+def _refuse_repeated_clips(index: pd.DataFrame, where: str) -> None:
+    """One file (and window) listed on two rows under two clip ids would be one recording
+    seen twice: it could land in train and in test, and the test would grade memory."""
+    same = [c for c in ("path", *WINDOW_COLUMNS, "start_time", "end_time") if c in index]
+    keys = index[same].astype(str).agg("\x1f".join, axis=1)
+    repeated = keys[keys.duplicated()]
+    if len(repeated):
+        first, again = np.flatnonzero((keys == repeated.iloc[0]).to_numpy())[:2]
+        raise BadAnnotations(f"{where}: rows {first + 2} and {again + 2} list the same clip "
+                             f"({index['file'].iloc[first]}); list each recording once")
 
 
 def default_clip_id(file: str, folder: Path) -> str:
