@@ -116,6 +116,27 @@ def test_a_parquet_of_another_schema_is_not_called_truncated(tmp_path):
     assert "truncated" not in line
 
 
+@pytest.mark.parametrize("column, cell, needle", [
+    ("x", "abc", "column 'x' holds 'abc' in row 5, not a number"),
+    ("landmark_index", "x", "column 'landmark_index' holds 'x' in row 5, not a whole number"),
+    ("frame", "q", "column 'frame' holds 'q' in row 5, not a whole number"),
+    ("type", None, "column 'type' has an empty value in row 5"),
+])
+def test_a_parquet_cell_that_is_no_number_is_named(tmp_path, shared, column, cell, needle):
+    # each was a ValueError or TypeError traceback; text frames were also sorted as text
+    folder = landmark_folder(tmp_path / "lm")
+    real = next((shared / "asl-signs-sample" / "train_landmark_files").glob("*/*.parquet"))
+    frame = pd.read_parquet(real)
+    frame[column] = frame[column].astype(object)
+    frame.loc[5, column] = cell
+    frame.astype({column: str} if cell is not None else {}).to_parquet(
+        folder / "clips" / "bad.parquet")
+    index = pd.read_csv(folder / "index.csv")
+    index.loc[0, "file"] = "clips/bad.parquet"
+    index.to_csv(folder / "index.csv", index=False)
+    assert_refused(run_on(folder, tmp_path), "bad.parquet", needle)
+
+
 @pytest.mark.slow
 def test_an_unreadable_file_is_not_called_truncated(tmp_path):
     if shutil.which(NO_DAC[0]) is None or os.geteuid() != 0:

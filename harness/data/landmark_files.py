@@ -24,19 +24,44 @@ def parquet_to_array(frame: pd.DataFrame, where: str) -> np.ndarray:
     if missing:
         raise BadLandmarks(f"{where}: missing columns {missing}; expected the asl-signs schema "
                            "frame,row_id,type,landmark_index,x,y,z")
+    if frame["type"].isna().any():
+        raise BadLandmarks(f"{where}: column 'type' has an empty value in row "
+                           f"{int(np.flatnonzero(frame['type'].isna().to_numpy())[0])}")
     types = frame["type"].astype(str).to_numpy()
     unknown = set(np.unique(types)) - set(TYPE_OFFSETS)
     if unknown:
         raise BadLandmarks(f"{where}: unknown landmark types {sorted(unknown)}")
     offsets = pd.Series(TYPE_OFFSETS)[types].to_numpy()
     sizes = pd.Series(TYPE_SIZES)[types].to_numpy()
-    index = frame["landmark_index"].to_numpy().astype(np.int64)
+    index = _numbers(frame, "landmark_index", where, whole=True).astype(np.int64)
     if (index < 0).any() or (index >= sizes).any():
         raise BadLandmarks(f"{where}: landmark_index out of range for its type")
-    frames, frame_pos = np.unique(frame["frame"].to_numpy(), return_inverse=True)
+    # numbers, not text: frames "10" and "9" as text would be put in the wrong order
+    frames, frame_pos = np.unique(_numbers(frame, "frame", where, whole=True),
+                                  return_inverse=True)
     out = np.full((len(frames), N_LANDMARKS, 3), np.nan, dtype=np.float32)
-    out[frame_pos, offsets + index] = frame[["x", "y", "z"]].to_numpy(dtype=np.float32)
+    out[frame_pos, offsets + index] = np.stack(
+        [_numbers(frame, axis, where) for axis in "xyz"], axis=1).astype(np.float32)
     return out
+
+
+def _numbers(frame: pd.DataFrame, column: str, where: str, whole: bool = False) -> np.ndarray:
+    """A column as numbers (a coordinate may be empty: not seen); a cell that is no number,
+    or for ``whole`` columns an empty or fractional one, names the row."""
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values):
+        numbers, bad = values, np.zeros(len(values), dtype=bool)
+    else:       # text: only an empty cell (or "nan") may be missing
+        numbers = pd.to_numeric(values, errors="coerce")
+        empty = values.isna() | values.astype(str).str.strip().str.lower().isin(["", "nan"])
+        bad = (numbers.isna() & ~empty).to_numpy()
+    if whole:
+        bad = bad | (numbers.isna() | (numbers != numbers.round())).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise BadLandmarks(f"{where}: column {column!r} holds {values.iloc[row]!r} in row "
+                           f"{row}, not {'a whole number' if whole else 'a number'}")
+    return numbers.to_numpy(dtype=np.float64)
 
 
 def read_landmark_file(path: Path | str) -> np.ndarray:
