@@ -503,6 +503,9 @@ def data_extract(ctx, videos, out, index_file, dataset, annotations, workers, ke
     if summary.errors_csv:
         click.secho(f"unreadable clips are listed in {summary.errors_csv}", fg="yellow",
                     err=True)
+    if summary.signs_left_out:
+        click.secho(f"signs with no readable clip, left out of the vocabulary: "
+                    f"{', '.join(summary.signs_left_out)}", fg="yellow", err=True)
     click.echo(f"store: {summary.store}")
     if summary.pose_dir:
         click.echo(f"pose files: {summary.pose_dir} (index.csv inside)")

@@ -270,7 +270,7 @@ def test_truncated_and_unreadable_videos_are_listed(tmp_path, shared):
     (frames / "0001.jpg").write_bytes(b"not a jpeg")
     index = pd.read_csv(videos / "labels.csv")
     index = pd.concat([index, pd.DataFrame([
-        {"file": "clips/garbage.mp4", "gloss": "NO", "signer": "S1"},
+        {"file": "clips/garbage.mp4", "gloss": "ZZZ", "signer": "S1"},
         {"file": "clips/frames", "gloss": "NO", "signer": "S1"}])])
     index.to_csv(videos / "labels.csv", index=False)
     store = tmp_path / "store"
@@ -281,6 +281,9 @@ def test_truncated_and_unreadable_videos_are_listed(tmp_path, shared):
     assert set(reasons) == {"clips/goodbye10", "clips/garbage", "clips/frames"}
     assert "truncated" in reasons["clips/goodbye10"]
     assert list(LandmarkStore.open(store).meta["clip_id"]) == ["clips/No03", "clips/goodbye06"]
+    # ZZZ's one clip failed: a class no model could learn was kept ("4 signs", trained on 3)
+    assert LandmarkStore.open(store).vocab == ("GOODBYE", "NO")
+    assert "left out of the vocabulary: ZZZ" in result.stderr
 
 
 # --- item 8: Ctrl-C ---------------------------------------------------------------------------

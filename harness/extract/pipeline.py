@@ -184,6 +184,7 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
     """Extract every clip of ``index`` (see :func:`read_index`) and pack them into ``out``."""
     out = Path(out)
     started = time.perf_counter()
+    from_index = vocab is None
     vocab = tuple(vocab) if vocab is not None else tuple(sorted(index["gloss"].unique()))
     unknown = sorted(set(index["gloss"]) - set(vocab))
     if unknown:
@@ -253,6 +254,10 @@ def extract_store(index: pd.DataFrame, out: Path | str, vocab: Sequence[str] | N
     keep = index[~index["clip_id"].isin(failed_ids)]
     if keep.empty:
         raise ExtractionAborted(f"no clip could be extracted; see {errors_file(out)}")
+    if from_index:      # a sign without a clip would be a class no model can learn
+        present = set(keep["gloss"])
+        summary.signs_left_out = [gloss for gloss in vocab if gloss not in present]
+        vocab = tuple(gloss for gloss in vocab if gloss in present)
     up_to_date = (old is not None and not jobs and summary.resumed == 0
                   and set(keep["clip_id"]) == set(old.meta["clip_id"].astype(str))
                   and tuple(old.vocab) == vocab)

@@ -70,6 +70,9 @@ class ExtractSummary:
     errors_csv: Path | None = None
     errors: list[dict] = field(default_factory=list)
     pose_dir: Path | None = None   # where the .pose files went, with --format pose
+    # signs of the index none of whose clips could be extracted: left out of the store's
+    # vocabulary where it comes from the index (a dataset's official one is kept whole)
+    signs_left_out: list[str] = field(default_factory=list)
 
     @property
     def frames_per_second(self) -> float:
