@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from click.testing import CliRunner
 
+from harness.cli import main
 from harness.adapters.synthetic import _templates, generate_clip
 from harness.api import (BadConfig, LabelAccessError, RunContext, config_from_dict,
                          mirror_landmarks)
@@ -300,6 +302,21 @@ def test_segment_best_takes_each_clips_first_maximum():
     score = torch.tensor([0.1, 0.9, 0.9, 0.3, 0.5, 0.2, 0.7, 0.7])
     clip_of = torch.tensor([0, 0, 0, 0, 1, 2, 2, 2])
     assert segment_best(score, clip_of, 3).tolist() == [1, 4, 6]
+    # a diverged network scores NaN: a clip of NaNs got row 8 (IndexError a step later)
+    nan = float("nan")
+    score = torch.tensor([nan, nan, 0.4, nan, 0.1])
+    assert segment_best(score, torch.tensor([0, 0, 1, 1, 2]), 3).tolist() == [0, 2, 4]
+
+
+def test_a_diverging_training_ends_in_one_line(tmp_path):
+    result = CliRunner().invoke(main, [
+        "run", "--model", "keyframe_mlp", "--dataset", "asl-signs", "--threads", "1",
+        "--set", "epochs=1", "--set", "lr=1e12", "--tracking-uri",
+        f"sqlite:///{tmp_path / 'mlruns.db'}"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "error: model 'keyframe_mlp' returned NaN or inf probabilities: its training diverged "
+        "(try a lower learning rate)")
 
 
 def _reference_cascade(model: KeyframeMLP, clips: ClipSet, oracle: bool) -> np.ndarray:

@@ -41,7 +41,11 @@ def gather_inputs(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 
 
 def segment_best(score: torch.Tensor, clip_of: torch.Tensor, n_clips: int) -> torch.Tensor:
-    """Row of each clip's highest-scoring frame (the first one on ties, like np.argmax)."""
+    """Row of each clip's highest-scoring frame (the first one on ties, like np.argmax).
+
+    A NaN score (a diverged network) ranks lowest, so each clip still gets a row; NaN
+    equals nothing, and a clip of NaN scores used to get the out-of-range row ``frames``."""
+    score = torch.nan_to_num(score, nan=float("-inf"))
     frames = len(score)
     best = torch.full((n_clips,), float("-inf"), dtype=score.dtype)
     best = best.scatter_reduce(0, clip_of, score, reduce="amax", include_self=True)
