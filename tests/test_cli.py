@@ -2,6 +2,7 @@
 import os
 import stat
 import subprocess
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -105,6 +106,28 @@ def test_a_folder_as_the_store_names_the_fix(tmp_path):
     assert result.exit_code == 2, result.output
     assert "refuses a folder" in result.output and "sqlite:///mlflow.db" in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_a_store_path_of_the_wrong_kind_is_refused_at_once(tmp_path):
+    # a folder given as the sqlite file: MLflow retried for about 100 s, then one vague line
+    (tmp_path / "folder").mkdir()
+    database = tmp_path / "mlruns.db"
+    database.write_bytes(b"")
+    cases = {f"sqlite:///{tmp_path / 'folder'}": f"{tmp_path / 'folder'} is a folder, not a "
+                                                  "database file; give one inside it, e.g. "
+                                                  f"sqlite:///{tmp_path / 'folder' / 'mlruns.db'}",
+             # a database given as a plain path was called a folder
+             str(database): f"{database} is a file, but a plain path or file:// names a "
+                            f"folder store; for a SQLite database write sqlite:///{database}",
+             f"sqlite:///{database / 'x.db'}": f"{database} is a file, not a folder"}
+    for uri, message in cases.items():
+        started = time.monotonic()
+        result = invoke("runs", "--tracking-uri", uri)
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().startswith(f"error: --tracking-uri {uri}: {message}"), \
+            result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert time.monotonic() - started < 10
 
 
 @pytest.fixture

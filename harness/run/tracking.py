@@ -66,6 +66,17 @@ def resolve_uri(uri: str | None = None) -> str:
         if not directory.exists():
             raise TrackingError(f"tracking directory {directory} does not exist; create it or "
                                 "pass --tracking-uri to another location")
+        if not directory.is_dir() and not uri.startswith("sqlite"):
+            raise TrackingError(f"--tracking-uri {uri}: {directory} is a file, but a plain "
+                                "path or file:// names a folder store; for a SQLite database "
+                                f"write sqlite:///{directory}")
+        if not directory.is_dir():
+            raise TrackingError(f"--tracking-uri {uri}: {directory} is a file, not a folder; "
+                                "pass --tracking-uri to another location")
+        if uri.startswith("sqlite") and local.is_dir():
+            # MLflow retried opening it for about 100 s before saying so
+            raise TrackingError(f"--tracking-uri {uri}: {local} is a folder, not a database "
+                                f"file; give one inside it, e.g. sqlite:///{local / 'mlruns.db'}")
         if not os.access(directory, os.W_OK):
             raise TrackingError(f"tracking directory {directory} is read-only; pass "
                                 "--tracking-uri to a writable location")
