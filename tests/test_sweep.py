@@ -53,6 +53,9 @@ def test_seed_and_vocabulary_lists():
     for bad in ("0", "x", "1,a"):
         with pytest.raises(BadConfig, match="--seeds"):
             parse_seeds(bad)
+    # a count past the seed range filled memory (MemoryError) before any run
+    with pytest.raises(BadConfig, match="--seeds 4294967297: at most 10,000 seeds a sweep"):
+        parse_seeds("4294967297")
     with pytest.raises(BadConfig, match="--vocab"):
         parse_vocabs("100,big")
     with pytest.raises(BadConfig, match="repeated"):

@@ -113,6 +113,9 @@ def _names(value, option: str) -> tuple[str, ...]:
     return names
 
 
+MAX_SEEDS = 10_000
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"7,"`` -> those seeds."""
     text = text.strip()
@@ -121,6 +124,9 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             count = int(text)
             if count < 1:
                 raise ValueError(text)
+            if count > MAX_SEEDS:   # a typo's count filled memory before any run started
+                raise BadConfig(f"--seeds {text}: at most {MAX_SEEDS:,} seeds a sweep; give "
+                                "a list (e.g. 0,1,2) for particular seeds")
             return tuple(range(count))
         return tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
