@@ -53,11 +53,14 @@ def test_run_then_predict_then_runs(tracking_uri, shared):
     (("run", "--model", "pooled_logreg", "--dataset", "asl-signs", "--vocab", "5"),
      "--vocab 5 is larger than asl-signs"),
     (("run", "--model", "pooled_logreg", "--set", "C"), "expected key=value"),
-    (("run", "--model", "pooled_logreg", "--set", "depth=3"), "has no option depth"),
+    (("run", "--model", "pooled_logreg", "--set", "depth=3"),
+     "pooled_logreg has no option depth"),
     (("run", "--model", "pooled_logreg", "--set", "C=abc"), "'abc' is not a valid float"),
     (("run", "--model", "pooled_logreg", "--epochs", "3"), "does not train by epochs"),
     (("run", "--model", "pooled_logreg", "--dataset", "landmarks", "--data-dir", "/nonexistent"),
-     "/nonexistent"),
+     "--data-dir /nonexistent: no such file or folder"),
+    (("run", "--model", "pooled_logreg", "--dataset", "wlasl", "--data-option", "foo=1"),
+     "dataset wlasl has no option foo; options: drop_missing_classes"),
 ])
 def test_user_errors_are_one_clear_line(args, message, tracking_uri):
     result = CliRunner().invoke(main, [*args, "--tracking-uri", tracking_uri])

@@ -199,7 +199,7 @@ def _check_sets(path: Path, values: dict[str, Any]) -> None:
                             "`slrbench list --model NAME`")
         for spec in targets:
             try:
-                config_from_dict(spec.config, {option: text})
+                config_from_dict(spec.config, {option: text}, owner=spec.name)
             except BadConfig as error:
                 raise BadConfig(f"{path}: key 'set.{key}': {error}") from None
 

@@ -78,7 +78,7 @@ def model_config(spec, overrides: dict[str, str], epochs: int | None):
         if "epochs" not in field_names(spec.config):
             raise BadConfig(f"model {spec.name!r} does not train by epochs; drop --epochs")
         values["epochs"] = str(epochs)
-    return config_from_dict(spec.config, values)
+    return config_from_dict(spec.config, values, owner=spec.name)
 
 
 def required_inputs(spec, config) -> str:

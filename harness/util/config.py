@@ -71,23 +71,27 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
     return value
 
 
-def config_from_dict(config_cls: type, values: dict[str, Any], option: str = "--set") -> Any:
+def config_from_dict(config_cls: type, values: dict[str, Any], option: str = "--set",
+                     owner: str | None = None) -> Any:
     """Build ``config_cls`` from defaults plus ``values`` (strings are coerced); ``option``
-    is what a value that does not coerce is called (``--data-option`` for a dataset's)."""
+    is what a value that does not coerce is called (``--data-option`` for a dataset's);
+    ``owner`` is what errors call the config (a model's or dataset's name, not a class
+    name the user never typed)."""
+    owner = owner or config_cls.__name__
     if not dataclasses.is_dataclass(config_cls):
         raise TypeError(f"{config_cls!r} is not a dataclass")
     hints = typing.get_type_hints(config_cls)
     names = {f.name for f in dataclasses.fields(config_cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise BadConfig(f"{config_cls.__name__} has no option {', '.join(unknown)}; "
+        raise BadConfig(f"{owner} has no option {', '.join(unknown)}; "
                         f"options: {', '.join(sorted(names))}")
     coerced = {k: _coerce(v, hints[k], f"{option} {k}") for k, v in values.items()}
     try:
         return config_cls(**coerced)
     except (TypeError, ValueError, ArithmeticError) as error:
         # ArithmeticError: a check in __post_init__ that divides by a value (heads=0)
-        raise BadConfig(f"{config_cls.__name__}: {error}") from None
+        raise BadConfig(f"{owner}: {error}") from None
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
