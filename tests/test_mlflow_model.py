@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -114,6 +115,20 @@ def test_mlflow_models_serve_answers_a_real_clip(trained, shared, tmp_path):
                                          data=body.encode(),
                                          headers={"Content-Type": "application/json"})
         answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+        # a coordinate no image has: the caller's mistake, said as slrbench says it (it came
+        # back as "an unexpected error", the reason buried in a traceback)
+        bad = np.where(np.isnan(clip), None, clip).tolist()
+        bad[0][0][0] = 1e6
+        refused = urllib.request.Request(f"http://127.0.0.1:{port}/invocations",
+                                         data=json.dumps({"inputs": bad}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(refused, timeout=60)
+        assert error.value.code == 400
+        reply = json.loads(error.value.read())
+        assert reply["error_code"] == "INVALID_PARAMETER_VALUE", reply
+        assert "MLflow model input: x = 1e+06 at frame 0" in reply["message"], reply
+        assert "stack_trace" not in reply, reply
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from harness.data.clips import N_LANDMARKS, ArrayLandmarks, ClipSet
-from harness.errors import BadLandmarks, BadVideo
+from harness.errors import BadLandmarks, BadVideo, SlrbenchError
 from harness.run.tracking import LoadedModel, load_model_directory
 
 TOP = 5
@@ -115,7 +115,13 @@ class SlrbenchPyfunc:
         return ClipSet(name="input", meta=meta, vocab=vocab, landmarks=ArrayLandmarks([clip]))
 
     def predict(self, model_input, params=None) -> pd.DataFrame:
-        clips = self.clipset(model_input)
+        try:
+            clips = self.clipset(model_input)
+        except SlrbenchError as error:
+            # as the caller's mistake (HTTP 400 with this message when served), not as an
+            # unexpected error whose text is buried in a traceback
+            from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
+            raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
         proba = np.asarray(self.loaded.model.predict_proba(clips.unlabelled()), dtype=np.float64)
         return predictions_frame(proba, self.loaded.vocab)
 
