@@ -23,7 +23,8 @@ from harness.report.artifacts import RunArtifacts
 from harness.report.collect import Benchmark, benchmarks, tidy_runs
 from harness.report.details import DetailLimits, Details, details
 from harness.report.headline import Headline, headline
-from harness.report.uncertainty import Uncertainty, clip_outcomes, measure, pool
+from harness.report.uncertainty import Uncertainty, clip_outcomes, measure, pool, unusable
+from harness.report.words import counted
 from harness.run.tracking import local_store_path
 from harness.util.atomic import cannot_write, write_texts
 
@@ -55,6 +56,29 @@ class ReportFiles:
     @property
     def html_bytes(self) -> int:
         return self.html.stat().st_size
+
+    @property
+    def summary(self) -> str:
+        """What the command prints once the report is written."""
+        return (f"report of {counted(self.runs, 'run')}: {self.html}\n"
+                f"tables: {self.csv}, {self.tex}")
+
+
+def output_files(out: Path) -> tuple[Path, Path, Path]:
+    """The report's three files: the page and its tables beside it."""
+    return out, out.with_suffix(".csv"), out.with_suffix(".tex")
+
+
+def check_out(out: Path) -> None:
+    """Refuse, before any work, an --out whose page or tables would land on a folder: the
+    three files are replaced together or not at all, so one folder in the way stops all."""
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise BadConfig(f"--out {out}: the report is an HTML file; use e.g. "
+                        "--out reports/comparison.html")
+    for path in output_files(out):
+        if path.is_dir():
+            raise BadConfig(f"--out {out}: {path} is a folder; remove it or choose another "
+                            "--out")
 
 
 @dataclass
@@ -131,9 +155,7 @@ class Builder:
     def build(self) -> ReportFiles:
         config = self.config
         out = Path(config.out)
-        if out.suffix.lower() not in (".html", ".htm"):
-            raise BadConfig(f"--out {out}: the report is an HTML file; use e.g. "
-                            "--out reports/comparison.html")
+        check_out(out)
         published = sota.load_sota(config.sota_path)   # fail on a bad table before any work
         with tempfile.TemporaryDirectory(prefix="slrbench-report-") as work:
             from harness.run.tracking import load_runs
@@ -147,13 +169,13 @@ class Builder:
                                     "--dataset signo` first, or pass --tracking-uri")
             tidy = tidy_runs(raw, _experiment_names(artifacts))
             found = benchmarks(tidy)
-            self.say(f"{len(tidy)} runs, {len(found)} benchmarks")
+            self.say(f"{counted(len(tidy), 'run')}, {counted(len(found), 'benchmark')}")
             uncertainty = {b.split_hash: self._uncertainty(artifacts, b) for b in found}
             headlines = [headline(b, uncertainty[b.split_hash], config.bootstrap_seed)
                          for b in found]
             context = self._context(artifacts, tidy, headlines, uncertainty, published, out)
         html = self._render(context)
-        csv_path, tex_path = out.with_suffix(".csv"), out.with_suffix(".tex")
+        _, csv_path, tex_path = output_files(out)
         try:    # the three files as one: a failed write leaves the old report whole
             write_texts({csv_path: exports.summary_csv(headlines, uncertainty),
                          tex_path: exports.summary_latex(headlines), out: html})
@@ -166,10 +188,15 @@ class Builder:
         self.say(f"intervals: {benchmark.title} ({benchmark.short_hash})")
         found = {}
         for config in benchmark.configurations:
-            outcomes = pool({run: clip_outcomes(artifacts.predictions(run))
-                             for run in config.run_ids})
-            found[config.key] = measure(outcomes, f"{benchmark.split_hash}|{config.key}",
-                                        self.config.bootstrap_seed)
+            per_run, why = {}, {}
+            for run, clips in zip(config.run_ids, expected_rows(config, benchmark)):
+                predictions = artifacts.predictions(run)
+                why[run] = unusable(predictions, clips)
+                # a damaged table counts as no table: a part of it would shrink the test set
+                per_run[run] = None if why[run] else clip_outcomes(predictions)
+            found[config.key] = measure(pool(per_run), f"{benchmark.split_hash}|{config.key}",
+                                        self.config.bootstrap_seed,
+                                        {run: reason for run, reason in why.items() if reason})
         return found
 
     def _context(self, artifacts: RunArtifacts, tidy: pd.DataFrame, headlines: list[Headline],
@@ -230,7 +257,7 @@ class Builder:
                 capped = cap_note(configuration)
                 if capped:
                     view.notes.append(capped)
-            lacking = sorted({run[:8] for row in view.rows for run in row.missing})
+            lacking = unusable_runs(view.headline)
             if lacking:
                 view.notes.append(f"Runs without a usable predictions.csv count in mean ± std "
                                   f"but not in the intervals or the paired test: "
@@ -273,6 +300,25 @@ class Builder:
         environment.filters["linkify"] = linkify
         environment.filters["uri"] = image_uri
         return environment.get_template("report.html.j2").render(c=context)
+
+
+def expected_rows(configuration, benchmark: Benchmark) -> list[int | None]:
+    """Each run's number of test clips as it logged it (``n_test``), else the benchmark's:
+    the rows its predictions.csv must hold."""
+    fallback = benchmark.sizes[2]
+    return [fallback if pd.isna(n) else int(n) for n in configuration.runs["n_test"]]
+
+
+def unusable_runs(item: Headline) -> list[str]:
+    """The headline's runs whose predictions.csv is missing or damaged, each with why."""
+    found = {}
+    for row in item.rows:
+        why = row.uncertainty.unusable
+        missing = (row.uncertainty.outcomes.missing if row.uncertainty.known
+                   else row.configuration.run_ids)
+        for run in missing:
+            found[run[:8]] = f"{run[:8]} ({why[run]})" if why.get(run) else run[:8]
+    return [found[run] for run in sorted(found)]
 
 
 def image_uri(image: figures.Image):

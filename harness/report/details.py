@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from harness.report import confusions, figures, keyframes
 from harness.report.artifacts import RunArtifacts
 from harness.report.collect import Configuration
 from harness.report.encode import Image
 from harness.report.headline import Headline
+from harness.report.uncertainty import unusable
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,10 @@ def gallery(artifacts: RunArtifacts, configuration: Configuration, loader: keyfr
             limits: DetailLimits) -> keyframes.Gallery | None:
     run = configuration.runs.sort_values("seed").iloc[0]
     predictions = artifacts.predictions(run["run_id"])
+    clips = run.get("n_test")
+    # a damaged table is no table here too: the gallery would draw from part of the clips
+    if unusable(predictions, None if clips is None or pd.isna(clips) else int(clips)):
+        return None
     if not keyframes.is_keyframe_run(predictions):
         return None
     return keyframes.gallery(configuration.variant, run, predictions, loader,

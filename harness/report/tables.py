@@ -10,6 +10,7 @@ from harness.report.headline import CHOSEN_ON, Headline, validation_order
 from harness.report.stats import ALPHA, Interval, PairedTest
 from harness.util.stats import MeanStd
 from harness.report.uncertainty import Uncertainty
+from harness.report.words import counted
 
 MARK = "★"
 # Accuracies printed with an interval; the rest with ± std alone.
@@ -165,7 +166,8 @@ def verdict(headline: Headline) -> str:
     first, second = rows[0].configuration.variant, rows[1].configuration.variant
     if test is None:
         return f"{first} leads {second} on mean top-1; {headline.problem}."
-    how = f"{test.name} over the {test.clips} shared test clips, {test.replicates:,} resamples"
+    how = (f"{test.name} over the {counted(test.clips, 'shared test clip')}, "
+           f"{test.replicates:,} resamples")
     points = 100 * test.difference
     if headline.marked is not None:
         return (f"{MARK} {first} is ahead of {second} by {points:.1f} points of top-1 "

@@ -12,9 +12,39 @@ import numpy as np
 import pandas as pd
 
 from harness.report import stats
+from harness.report.words import counted
 
 CLIP_COLUMNS = ("clip_id", "label", "gloss", "correct", "top5")
 MEASURES = ("top1", "top5", "class_acc")
+# How ``correct`` reads back from CSV (pandas writes True/False; older tables 1/0).
+TRUTHS, FALSEHOODS = ["true", "1"], ["false", "0"]
+
+
+def unusable(predictions: pd.DataFrame | None, test_clips: int | None) -> str:
+    """Why a run's ``predictions.csv`` cannot give its per-clip outcomes ("" if it can).
+
+    A file cut short (a copy or an upload that stopped) still parses: its rows would quietly
+    shrink the clips every interval and paired test is computed over, so it must hold one
+    complete row per test clip the run logged (``n_test``), each clip once.
+    """
+    if predictions is None:
+        return "missing or unreadable"
+    lacking = [c for c in CLIP_COLUMNS if c not in predictions]
+    if lacking:
+        return f"no {', '.join(lacking)} column"
+    if test_clips is not None and len(predictions) != test_clips:
+        return f"{counted(len(predictions), 'row')} for the run's {test_clips} test clips"
+    blank = predictions[list(CLIP_COLUMNS)].isna().any(axis=1)    # a row cut off midway
+    labels = pd.to_numeric(predictions["label"], errors="coerce")
+    malformed = (blank | labels.isna() | (labels % 1 != 0)
+                 | ~predictions["correct"].astype(str).str.lower().isin(TRUTHS + FALSEHOODS))
+    if malformed.any():
+        return (f"{counted(int(malformed.sum()), 'malformed or incomplete row')} "
+                f"(the first on line {int(malformed.to_numpy().argmax()) + 2})")
+    repeated = predictions["clip_id"].astype(str).duplicated()
+    if repeated.any():
+        return f"clip {predictions['clip_id'].astype(str)[repeated].iloc[0]} more than once"
+    return ""
 
 
 def clip_outcomes(predictions: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -26,7 +56,7 @@ def clip_outcomes(predictions: pd.DataFrame | None) -> pd.DataFrame | None:
     return pd.DataFrame({
         "clip_id": predictions["clip_id"].astype(str),
         "label": pd.to_numeric(predictions["label"], errors="coerce"),
-        "top1": predictions["correct"].astype(str).str.lower().isin(["true", "1"]),
+        "top1": predictions["correct"].astype(str).str.lower().isin(TRUTHS),
         "top5": [t in g for t, g in zip(truth, guesses)],
     }).dropna(subset=["label"])
 
@@ -75,22 +105,24 @@ def pool(per_run: dict[str, pd.DataFrame | None]) -> Outcomes | None:
 class Uncertainty:
     outcomes: Outcomes | None
     intervals: dict[str, stats.Interval | None]
+    unusable: dict[str, str] = field(default_factory=dict)   # run -> why its predictions fail
 
     @property
     def known(self) -> bool:
         return self.outcomes is not None
 
 
-def measure(outcomes: Outcomes | None, key: str, seed: int = 0) -> Uncertainty:
+def measure(outcomes: Outcomes | None, key: str, seed: int = 0,
+            unusable: dict[str, str] | None = None) -> Uncertainty:
     """95 % bootstrap intervals of a configuration's seed-mean test accuracies."""
     if outcomes is None:
-        return Uncertainty(None, {m: None for m in MEASURES})
+        return Uncertainty(None, {m: None for m in MEASURES}, dict(unusable or {}))
     return Uncertainty(outcomes, {
         "top1": stats.bootstrap_mean(outcomes.top1, seed=seed, key=f"{key}|top1"),
         "top5": stats.bootstrap_mean(outcomes.top5, seed=seed, key=f"{key}|top5"),
         "class_acc": stats.bootstrap_class_mean(outcomes.top1, outcomes.labels, seed=seed,
                                                 key=f"{key}|class_acc"),
-    })
+    }, dict(unusable or {}))
 
 
 def compare(first: Outcomes | None, second: Outcomes | None, key: str,

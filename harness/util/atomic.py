@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -130,16 +131,95 @@ def write_bytes(target: Path | str, data: bytes) -> None:
 
 def write_texts(files: dict[Path, str]) -> None:
     """Write several files as one: every one is written beside its target first, and only
-    then are they all renamed into place. A failed write (a full or read-only disk) leaves
-    every old file as it was, never a mix of new and old ones."""
-    with contextlib.ExitStack() as stack:
-        for target, text in files.items():
-            stack.enter_context(atomic_path(target)).write_text(text, encoding="utf-8")
+    once all are written are they renamed into place. A failed write (a full or read-only
+    disk, a folder where a file should go) removes the temporaries and leaves every old
+    file as it was, never a mix of new and old ones. An error names the target, not a
+    temporary the user never sees."""
+    targets = [Path(t) for t in files]
+    for target in targets:
+        if target.is_dir():         # os.replace would fail only after others were renamed
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
+    temps: dict[Path, Path] = {}
+    try:
+        for target in targets:
+            temps[target] = _temporary(target)
+            temps[target].write_text(files[target], encoding="utf-8")
+            _fsync_file(temps[target])
+        _rename_all(temps)
+    except OSError as error:
+        raise _naming(error, targets) from error
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def _temporary(target: Path) -> Path:
+    """A free name beside ``target``, as :func:`atomic_path` picks it (the file is made by
+    its writer, so it gets the usual permissions rather than mkstemp's 0600)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.{_owner()}.", suffix=".tmp",
+                                dir=target.parent)
+    os.close(fd)
+    os.unlink(name)
+    return Path(name)
+
+
+def _rename_all(temps: dict[Path, Path]) -> None:
+    """Rename every temporary onto its target. The old files are first hard-linked aside,
+    so that a rename failing halfway (a folder created meanwhile) puts back those already
+    replaced."""
+    kept: dict[Path, Path] = {}
+    done: list[Path] = []
+    fresh = {target for target in temps if not os.path.lexists(target)}
+    try:
+        for target in temps:
+            old = _keep_aside(target)
+            if old is not None:
+                kept[target] = old
+        for target, tmp in temps.items():
+            os.replace(tmp, target)
+            done.append(target)
+    except OSError:
+        for target in done:
+            if target in kept:
+                os.replace(kept.pop(target), target)
+            elif target in fresh:       # it was not there before: none, not a new one alone
+                target.unlink()
+        raise
+    finally:
+        for old in kept.values():
+            with contextlib.suppress(FileNotFoundError):
+                old.unlink()
+
+
+def _keep_aside(target: Path) -> Path | None:
+    """A second name for the old ``target`` (None where there is none, or the file system
+    has no hard links: then a rename failing halfway cannot be undone, as before)."""
+    if not target.is_file():
+        return None
+    old = target.with_name(f".{target.name}.{_owner()}.old.tmp")   # recover() knows .tmp
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()
+        os.link(target, old)
+    except OSError:
+        return None
+    return old
+
+
+def _naming(error: OSError, targets: list[Path]) -> OSError:
+    """``error`` naming the target where it named one of its temporaries."""
+    named = Path(error.filename) if error.filename else None
+    for target in targets:
+        if named is not None and named.parent == target.parent and named.name.startswith(
+                f".{target.name}.{_owner()}."):
+            return type(error)(error.errno, error.strerror, str(target))
+    return error
 
 
 def cannot_write(error: OSError, target: Path | str) -> str:
     """Why ``target`` could not be written, in words that name the place and the fix."""
-    import errno
     target = Path(target)
     folder = target.parent
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -149,6 +229,8 @@ def cannot_write(error: OSError, target: Path | str) -> str:
         return f"{folder} is on a read-only file system; choose a writable place"
     if error.errno in (errno.EACCES, errno.EPERM):
         return f"permission denied writing in {folder}; choose a writable place"
+    if error.errno == errno.EISDIR:
+        return f"{error.filename or target} is a folder; remove it or choose another place"
     if error.errno in (errno.ENOTDIR, errno.EEXIST):
         blocking = next((p for p in (target, *target.parents) if p.exists()), folder)
         if not blocking.is_dir():
