@@ -87,6 +87,7 @@ PLACE_PROBLEMS = {
     **dict.fromkeys((errno.EROFS, errno.EACCES, errno.EPERM), "choose a writable place"),
     **dict.fromkeys((errno.EEXIST, errno.ENOTDIR, errno.EISDIR),
                     "a file or folder is in the way there; choose another path"),
+    errno.ENAMETOOLONG: "choose a shorter name",
 }
 
 
@@ -125,8 +126,10 @@ def list_command(model_name: str | None) -> None:
     if model_name:
         spec = registry.model(model_name)
         click.echo(f"{spec.name} ({spec.inputs}): {spec.summary}\n\noptions (--set key=value):")
-        for name, kind, default in describe(spec.config):
-            click.echo(f"  {name:<22} {kind:<10} default {default!r}")
+        options = describe(spec.config)
+        kind_width = max(10, *(len(kind) for _, kind, _ in options))
+        for name, kind, default in options:
+            click.echo(f"  {name:<22} {kind:<{kind_width}} default {default!r}")
         return
     click.echo("models:")
     for spec in registry.models().values():
@@ -248,13 +251,18 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
         click.echo(f"no runs yet in {resolve_uri(tracking_uri)}: try `slrbench run --model "
                    "pooled_logreg --dataset signo`, or pass --tracking-uri")
         return
-    for _, row in runs.iterrows():
-        click.echo(f"{row['run_id']}  {row['tags.slrbench.model']:<14} "
-                   f"{row['params.dataset']}-{row['params.vocab_size']:<6} "
-                   f"seed {row['params.seed']:<3} top-1 {row.get('metrics.test_top1', float('nan')):.3f}")
-    for run in running:
-        click.echo(f"{run.run_id}  {run.model:<14} {run.dataset}-{run.vocab:<6} "
-                   f"seed {run.seed:<3} {run.describe()}")
+    lines = [(row["run_id"], row["tags.slrbench.model"],
+              f"{row['params.dataset']}-{row['params.vocab_size']}", row["params.seed"],
+              f"top-1 {row.get('metrics.test_top1', float('nan')):.3f}")
+             for _, row in runs.iterrows()]
+    lines += [(run.run_id, run.model, f"{run.dataset}-{run.vocab}", run.seed, run.describe())
+              for run in running]
+    # columns as wide as their longest entry: model and dataset names vary in length
+    model_width = max(len(str(line[1])) for line in lines)
+    data_width = max(len(line[2]) for line in lines)
+    for run_id, model, data, seed, outcome in lines:
+        click.echo(f"{run_id}  {model:<{model_width}}  {data:<{data_width}}  "
+                   f"seed {seed:<3} {outcome}")
 
 
 # --- commands of later subsystems are added below, each a thin wrapper ----------------
@@ -296,7 +304,7 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
     config = ReportConfig(out=out, tracking_uri=tracking_uri, experiments=tuple(experiments),
                           sota_path=sota_path, **({"title": title} if title else {}))
     files = build_report(config, on_event=lambda message: click.echo(message, err=True))
-    click.echo(f"report of {files.runs} runs: {files.html}\ntables: {files.csv}, {files.tex}")
+    click.echo(files.summary)
 
 
 # --- sweep: grids of runs on a process pool or Ray (harness.sweep.plan) ---------------------

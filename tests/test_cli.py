@@ -30,6 +30,9 @@ def test_list_shows_models_and_datasets():
     assert "signo" in result.output and "synthetic" in result.output
     options = invoke("list", "--model", "pooled_logreg")
     assert "max_iter" in options.output
+    # a choice option shows its choices, not the word "Literal"
+    choices = invoke("list", "--model", "keyframe_mlp").output
+    assert "honest|oracle" in choices and "Literal" not in choices
 
 
 def test_run_then_predict_then_runs(tracking_uri, shared):
@@ -43,8 +46,13 @@ def test_run_then_predict_then_runs(tracking_uri, shared):
     assert predicted.exit_code == 0, predicted.output
     lines = predicted.output.strip().splitlines()
     assert lines[0].endswith(":") and {"hello", "thankyou"} <= {l.split()[-1] for l in lines[1:]}
+    assert invoke("run", "--model", "pooled_logreg", "--dataset", "signo",
+                  "--tracking-uri", tracking_uri).exit_code == 0
     listing = invoke("runs", "--tracking-uri", tracking_uri)
     assert run_id in listing.output
+    # columns line up whatever the names' lengths (asl-signs-2 against signo-21)
+    lines = listing.output.strip().splitlines()
+    assert len(lines) == 2 and len({line.index(" seed ") for line in lines}) == 1, lines
 
 
 @pytest.mark.parametrize("args, message", [

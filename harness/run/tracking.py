@@ -508,7 +508,8 @@ def _search_runs(uri: str | None, experiments: Iterable[str] | None,
         names = list(experiments)
         missing = [n for n in names if mlflow_client.get_experiment_by_name(n) is None]
         if missing:
-            raise TrackingError(f"no experiment named {missing} in {resolved}")
+            raise TrackingError(f"no experiment named {', '.join(map(repr, missing))} in "
+                                f"{resolved}")
     else:
         names = [e.name for e in mlflow_client.search_experiments() if e.name != "Default"]
     if not names:

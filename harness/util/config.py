@@ -109,6 +109,12 @@ def describe(config_cls: type) -> list[tuple[str, str, Any]]:
     for f in dataclasses.fields(config_cls):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        kind = hints[f.name]
-        rows.append((f.name, getattr(kind, "__name__", str(kind)), default))
+        rows.append((f.name, type_name(hints[f.name]), default))
     return rows
+
+
+def type_name(kind) -> str:
+    """``int``; a Literal as its choices (``honest|oracle``), which is what a user types."""
+    if typing.get_origin(kind) is typing.Literal:
+        return "|".join(str(choice) for choice in typing.get_args(kind))
+    return getattr(kind, "__name__", str(kind))
