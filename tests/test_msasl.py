@@ -149,6 +149,14 @@ def test_cli_reports_bad_annotations_in_one_line(annotations, tmp_path):
     assert "signer_id" in result.output and "Traceback" not in result.output
 
 
+def test_an_out_name_too_long_for_the_file_system_is_one_line(annotations, tmp_path):
+    result = CliRunner().invoke(main, ["data", "slice", "--vocab", "100", "--annotations",
+                                       str(annotations), "--out", str(tmp_path / ("x" * 300))])
+    assert result.exit_code == 2, result.output      # it was an OSError traceback
+    assert result.output.startswith("error: File name too long") and "shorter name" in \
+        result.output
+
+
 def test_msasl_run_without_landmarks_says_how_to_get_them(tmp_path):
     with pytest.raises(DatasetNotFound) as error:
         run_experiment(RunConfig(model="pooled_logreg", dataset="msasl", vocab=100,
