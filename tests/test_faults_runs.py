@@ -114,6 +114,10 @@ def test_two_runs_at_once_on_a_new_store_are_both_recorded(tmp_path):
         assert process.returncode == 0, err
     statuses = [run["status"] for run in runs_in(db)]
     assert statuses == ["FINISHED", "FINISHED"], statuses
+    # the umask's permissions, as a store MLflow makes itself (it was mkstemp's 0600)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert db.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 # --- item 7: signals, stale runs, a full tracking disk --------------------------------------
