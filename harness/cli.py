@@ -433,7 +433,7 @@ def data_slice(dataset, vocab, splits, annotations, out) -> None:
               help="Only these splits (repeatable; default all that exist).")
 @click.option("--crop", is_flag=True, help="Crop each clip to the annotated signer box.")
 @click.option("--retries", type=click.IntRange(min=0), default=None,
-              help="Retries of a transient failure (default 3).")
+              help="Retries of a transient failure.")
 @click.option("--annotations", type=click.Path(path_type=Path), default=None,
               help="Folder of Microsoft's MSASL_*.json.")
 def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations) -> None:
