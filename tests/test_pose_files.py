@@ -209,6 +209,28 @@ def test_store_poses_with_an_index_are_a_landmarks_dataset(shared, tmp_path):
         np.testing.assert_allclose(back, clip, rtol=1e-6, atol=1e-7, equal_nan=True)
 
 
+def test_store_poses_keep_clips_apart_and_drop_the_ones_gone(shared, tmp_path):
+    from harness.data.store import write_store
+    files = parquet_clips(shared, 3)
+    clips = [read_landmark_file(f) for f in files]
+    ids = ["../x", "__x", "kept"]        # the first two flatten to one name
+    rows = [({"clip_id": cid, "gloss": "hello", "label": 0, "split": "train", "signer": "s",
+              "fps": 25.0, "n_frames": 0, "source": str(f)}, c)
+            for cid, f, c in zip(ids, files, clips)]
+    folder = pose_files.pose_folder(tmp_path / "store")
+    store = write_store(tmp_path / "store", rows, ["hello"], "demo")
+    pose_files.write_store_poses(store, folder, lambda row: (1280, 720))
+    index = pd.read_csv(folder / "index.csv")
+    assert index["file"].is_unique             # one clip's file overwrote the other's
+    for name, clip in zip(index["file"], clips):
+        np.testing.assert_allclose(pose_files.read_pose(folder / name)[0], clip, rtol=1e-6,
+                                   atol=1e-7, equal_nan=True)
+    store = write_store(tmp_path / "store", rows[2:], ["hello"], "demo")
+    pose_files.write_store_poses(store, folder, lambda row: (1280, 720))
+    # the clips the store no longer holds leave no .pose file behind
+    assert sorted(p.name for p in folder.rglob("*.pose")) == ["kept.pose"]
+
+
 @pytest.mark.slow
 def test_extract_format_pose_writes_files_pose_format_reads(shared, tmp_path):
     """`data extract --format pose` on real asl8 clips: one .pose per clip beside the store,

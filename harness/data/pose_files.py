@@ -15,6 +15,7 @@ confidence 1 for every point that is present: the store keeps no per-point confi
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 from pathlib import Path
@@ -238,14 +239,22 @@ def write_store_poses(store: LandmarkStore, folder: Path | str,
     """
     folder = Path(folder)
     rows = []
+    used: set[str] = set()
     for i, row in enumerate(store.meta.to_dict("records")):
         width, height = frame_size(row)
         name = pose_name(str(row["clip_id"]))
+        if name in used:    # two flattened ids met ("../x" and "__x"): one overwrote the other
+            digest = hashlib.sha1(str(row["clip_id"]).encode("utf-8")).hexdigest()[:8]
+            name = f"{name.removesuffix('.pose')}-{digest}.pose"
+        used.add(name)
         write_pose(folder / name, store.clip(i), float(row["fps"]), width, height)
         rows.append({"file": name, "gloss": row["gloss"], "signer": row.get("signer", ""),
                      "split": row.get("split", ""), "clip_id": row["clip_id"],
                      "fps": row["fps"]})
     write_text(folder / "index.csv", pd.DataFrame(rows).to_csv(index=False))
+    for stale in folder.rglob("*.pose"):     # of clips the store no longer holds
+        if stale.relative_to(folder).as_posix() not in used:
+            stale.unlink()
     return folder
 
 
