@@ -145,17 +145,19 @@ METRICS_HELP = ("Also log MLflow's system metrics (CPU, memory, disk, network; "
                 "system/* in the run; needs psutil, extra [system-metrics]).")
 
 
-def _options(ctx: click.Context, command: str, config_file: Path | None) -> dict:
+def _options(ctx: click.Context, command: str, config_file: Path | None):
     """This command's parameters, with a run or sweep file's values where the command line
-    gave none."""
+    gave none; and a maker of contexts under which an option's error about a value from the
+    file names the file."""
     from click.core import ParameterSource
 
     from harness.run import run_file
     file_values = run_file.read(config_file, command) if config_file else {}
     given = [name for name in ctx.params if ctx.get_parameter_source(name)
              not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)]
-    return run_file.merge(command, file_values, ctx.params, given,
-                          str(config_file) if config_file else "a --config file")
+    merged = run_file.merge(command, file_values, ctx.params, given,
+                            str(config_file) if config_file else "a --config file")
+    return merged, lambda: run_file.naming_the_file(config_file, command, file_values, given)
 
 
 @main.command("run")
@@ -191,15 +193,16 @@ def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epoch
     """Train one model on one dataset, evaluate it on the held-out test split, log
     everything to MLflow and save the model."""
     from harness.run.runner import RunConfig, run_experiment
-    o = _options(ctx, "run", config_file)
-    config = RunConfig(model=o["model"], dataset=o["dataset"], vocab=o["vocab"], seed=o["seed"],
-                       split_seed=o["split_seed"], epochs=o["epochs"],
-                       overrides=_parse_sets(o["sets"]), data_dir=o["data_dir"],
-                       data_options=_parse_sets(o["data_options"], "--data-option"),
-                       tracking_uri=o["tracking_uri"], experiment=o["experiment"],
-                       device=o["device"], verbose=ctx.obj["verbose"], threads=o["threads"],
-                       system_metrics=o["system_metrics"])
-    result = run_experiment(config, on_event=lambda message: click.echo(message, err=True))
+    o, naming_the_file = _options(ctx, "run", config_file)
+    with naming_the_file():
+        config = RunConfig(model=o["model"], dataset=o["dataset"], vocab=o["vocab"],
+                           seed=o["seed"], split_seed=o["split_seed"], epochs=o["epochs"],
+                           overrides=_parse_sets(o["sets"]), data_dir=o["data_dir"],
+                           data_options=_parse_sets(o["data_options"], "--data-option"),
+                           tracking_uri=o["tracking_uri"], experiment=o["experiment"],
+                           device=o["device"], verbose=ctx.obj["verbose"],
+                           threads=o["threads"], system_metrics=o["system_metrics"])
+        result = run_experiment(config, on_event=lambda message: click.echo(message, err=True))
     m = result.metrics
     click.echo(f"run {result.run_id} in experiment {result.experiment!r}")
     click.echo(f"test top-1 {m['test_top1']:.3f}  top-5 {m['test_top5']:.3f}  "
@@ -351,21 +354,24 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
     from harness.sweep import plan as sweep
 
     from harness.sweep import view as sweep_view
-    o = _options(ctx, "sweep", config_file)
-    config = sweep.SweepConfig(
-        models=o["models"], datasets=o["datasets"], vocabs=sweep.parse_vocabs(o["vocabs"]),
-        seeds=sweep.parse_seeds(o["seeds"]), overrides=_parse_sets(o["sets"]),
-        epochs=o["epochs"], split_seed=o["split_seed"], data_dir=o["data_dir"],
-        data_options=_parse_sets(o["data_options"], "--data-option"),
-        tracking_uri=o["tracking_uri"],
-        backend=o["backend"], address=o["address"], max_parallel=o["max_parallel"],
-        cpus_per_run=o["cpus_per_run"], gpus_per_run=o["gpus_per_run"], device=o["device"],
-        verbose=ctx.obj["verbose"], system_metrics=o["system_metrics"])
+    o, naming_the_file = _options(ctx, "sweep", config_file)
+    with naming_the_file():
+        config = sweep.SweepConfig(
+            models=o["models"], datasets=o["datasets"], vocabs=sweep.parse_vocabs(o["vocabs"]),
+            seeds=sweep.parse_seeds(o["seeds"]), overrides=_parse_sets(o["sets"]),
+            epochs=o["epochs"], split_seed=o["split_seed"], data_dir=o["data_dir"],
+            data_options=_parse_sets(o["data_options"], "--data-option"),
+            tracking_uri=o["tracking_uri"],
+            backend=o["backend"], address=o["address"], max_parallel=o["max_parallel"],
+            cpus_per_run=o["cpus_per_run"], gpus_per_run=o["gpus_per_run"],
+            device=o["device"], verbose=ctx.obj["verbose"],
+            system_metrics=o["system_metrics"])
     dry_run = o["dry_run"]
     say = lambda message: click.echo(message, err=True)  # noqa: E731
     console = Console(width=max(100, Console().width))
     if dry_run:
-        result = sweep.collect(sweep.plan_grid(config, say, record=False))
+        with naming_the_file():
+            result = sweep.collect(sweep.plan_grid(config, say, record=False))
         counts = result.counts
         console.print(sweep_view.summary_table(result, f"dry run: {counts.get('pending', 0)} "
                                                f"to run, {counts.get('skipped', 0)} already "

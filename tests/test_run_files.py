@@ -87,6 +87,11 @@ def test_a_sweep_file_plans_the_grid_and_flags_override_it(tracking_uri, tmp_pat
     ('model = "pooled_logreg"\nseed = 1\nseed = 2\n', ["not valid TOML"]),
     ('model = "pooled_logreg"\nsplit-seed = 1\nsplit_seed = 2\n', ["'split-seed' is given twice"]),
     ('dataset = "signo"\n', ["--model is required", "'model' in"]),
+    # values in range of their type but not of their option: checked later, by the option,
+    # and said as if typed on the command line, without the file
+    ('model = "pooled_logreg"\nseed = -1\n', ["run.toml: key 'seed': --seed -1: a seed"]),
+    ('model = "pooled_logreg"\ndataset = "asl-signs"\nvocab = 0\n',
+     ["run.toml: key 'vocab': --vocab 0"]),
 ])
 def test_bad_run_files_are_one_line_naming_file_and_key(tmp_path, text, words):
     path = tmp_path / "run.toml"
@@ -107,6 +112,12 @@ def test_bad_sweep_files_and_a_missing_file(tmp_path):
     path.write_text('models = "pooled_logreg"\nseeds = [0, "1"]\n')
     result = invoke("sweep", "--config", path)
     assert result.exit_code == 2 and "key 'seeds' must be a count" in result.output
+    path.write_text('models = "pooled_logreg"\nseeds = 0\n')
+    result = invoke("sweep", "--config", path, "--dry-run")
+    assert result.exit_code == 2 and "grid.toml: key 'seeds': --seeds '0'" in result.output
+    # a value typed on the command line is the command line's, even with a file
+    result = invoke("sweep", "--config", path, "--seeds", "0", "--dry-run")
+    assert result.exit_code == 2 and result.output.startswith("error: --seeds '0'")
     missing = invoke("run", "--config", tmp_path / "nope.toml")
     assert missing.exit_code == 2 and "nope.toml: no such run file" in missing.output
     assert invoke("run").exit_code == 2 and "--model is required" in invoke("run").output

@@ -19,8 +19,10 @@ resolved options as ``run.toml``, which repeats the run.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,6 +204,23 @@ def _check_sets(path: Path, values: dict[str, Any]) -> None:
                 config_from_dict(spec.config, {option: text}, owner=spec.name)
             except BadConfig as error:
                 raise BadConfig(f"{path}: key 'set.{key}': {error}") from None
+
+
+@contextlib.contextmanager
+def naming_the_file(path: Path | None, command: str, file_values: dict[str, Any],
+                    given: Iterable[str]):
+    """An option's error (``--seed -1: ...``, raised where the value is checked) about a
+    value that came from ``path`` names the file and its key, as the file's type errors do."""
+    try:
+        yield
+    except BadConfig as error:
+        text = str(error)
+        from_file = [key for key in KEYS[command]
+                     if key.param in file_values and key.param not in set(given)]
+        for key in from_file:
+            if re.match(rf"--{re.escape(key.name)}\b", text):
+                raise BadConfig(f"{path}: key {key.name!r}: {text}") from None
+        raise
 
 
 def merge(command: str, file_values: dict[str, Any], params: dict[str, Any],
