@@ -65,6 +65,7 @@ def test_run_then_predict_then_runs(tracking_uri, shared):
      "pooled_logreg has no option depth"),
     (("run", "--model", "pooled_logreg", "--set", "C=abc"), "'abc' is not a valid float"),
     (("run", "--model", "pooled_logreg", "--epochs", "3"), "does not train by epochs"),
+    (("run", "--model", "pooled_logreg", "--experiment", "  "), "--experiment '  ': give a name"),
     (("run", "--model", "pooled_logreg", "--dataset", "landmarks", "--data-dir", "/nonexistent"),
      "--data-dir /nonexistent: no such file or folder"),
     (("run", "--model", "pooled_logreg", "--dataset", "wlasl", "--data-option", "foo=1"),

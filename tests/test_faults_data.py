@@ -105,6 +105,17 @@ def test_a_test_sign_absent_from_train_is_a_logged_warning(tmp_path):
     assert "'maybe'" in run["tags"]["slrbench.warnings"]
 
 
+@pytest.mark.slow
+def test_glosses_in_a_script_the_plot_font_lacks_print_no_warnings(tmp_path):
+    # the confusion plot's font has no CJK glyphs: six UserWarning lines reached the user
+    folder = landmark_folder(tmp_path / "lm", gloss=lambda i: "手口目"[i % 3])
+    result = slrbench("run", "--model", "pooled_logreg", "--dataset", "landmarks",
+                      "--data-dir", folder, "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}",
+                      env=environment(SLRBENCH_DATA_ROOT=str(tmp_path / "data-root")))
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr
+
+
 # --- errors that name the real cause --------------------------------------------------------
 def test_a_parquet_of_another_schema_is_not_called_truncated(tmp_path):
     folder = landmark_folder(tmp_path / "lm")

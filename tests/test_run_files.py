@@ -112,6 +112,10 @@ def test_bad_sweep_files_and_a_missing_file(tmp_path):
     path.write_text('models = "pooled_logreg"\nseeds = [0, "1"]\n')
     result = invoke("sweep", "--config", path)
     assert result.exit_code == 2 and "key 'seeds' must be a count" in result.output
+    path.write_text('models = []\n')
+    result = invoke("sweep", "--config", path)
+    assert result.exit_code == 2 and "key 'models' is an empty list; give at least" in \
+        result.output
     path.write_text('models = "pooled_logreg"\nseeds = 0\n')
     result = invoke("sweep", "--config", path, "--dry-run")
     assert result.exit_code == 2 and "grid.toml: key 'seeds': --seeds '0'" in result.output

@@ -93,6 +93,8 @@ def _convert(path: Path, key: Key, value: Any, kind: str, command: str) -> Any:
         return BadConfig(f"{path}: key {key.name!r} must be {expected}, not "
                          f"{_toml_type(value)} ({value!r})"[:300])
 
+    if kind in ("names", "ints", "seeds") and value == []:
+        raise BadConfig(f"{path}: key {key.name!r} is an empty list; give at least one value")
     if "|" in kind:
         if not isinstance(value, str) or value not in kind.split("|"):
             raise wrong()

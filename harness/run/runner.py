@@ -134,6 +134,9 @@ def check_options(config: RunConfig) -> None:
                         "torch's own choice)")
     if config.epochs is not None and config.epochs < 1:
         raise BadConfig(f"--epochs {config.epochs}: must be at least 1")
+    if config.experiment is not None and not config.experiment.strip():
+        raise BadConfig(f"--experiment {config.experiment!r}: give a name (or leave it out "
+                        "for <dataset>-<signs>)")
     check_device(config.device)
 
 

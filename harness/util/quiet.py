@@ -28,6 +28,8 @@ def silence_native_logs() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype.*")
+    # a gloss in a script the plot font lacks (CJK): drawn as boxes, warned once per axis
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
     try:
         from absl import logging as absl_logging
         absl_logging.set_verbosity(absl_logging.ERROR)
