@@ -279,7 +279,11 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
                    "(conv_transformer). conv_transformer's graphs take raw Holistic "
                    "landmarks, preprocessing inside; the JSON sidecar says how.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output file or folder (default MODEL-RUNID.tflite here).")
+              help="Output file, ending in the format's suffix (.tflite, .onnx), or an "
+                   "existing folder to write into. Default: MODEL-RUNID.SUFFIX in the "
+                   "current folder: the run's model name, the first 12 characters of its "
+                   "run id, the format's suffix. The JSON sidecar goes beside it, under "
+                   "the same name ending .json.")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.pass_context
 def export_command(ctx, run_id, fmt, out, tracking_uri) -> None:

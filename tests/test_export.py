@@ -1,8 +1,15 @@
 """``slrbench export``: a tracked LSTM run to TFLite through the CLI, checked against the
-Keras model on real clips; clear one-line errors for what cannot be exported."""
+Keras model on real clips; clear one-line errors for what cannot be exported; a model file
+and its sidecar written both or neither, never over a good export; the sidecar's output
+name the one in the file; the default name the one the help gives."""
 from __future__ import annotations
 
+import errno
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,13 +80,28 @@ def test_an_unknown_format_is_one_line(lstm_run, uri):
     assert "Traceback" not in result.output
 
 
-def test_export_errors_are_one_line(uri, tmp_path):
+@pytest.fixture(scope="module")
+def logreg_run(uri) -> str:
     baseline = cli("run", "--model", "pooled_logreg", "--dataset", "asl-signs",
                    "--tracking-uri", uri)
     assert baseline.exit_code == 0, baseline.output
+    return run_id_of(uri, "pooled_logreg")
+
+
+@pytest.fixture(scope="module")
+def conv_run(uri) -> str:
+    """A small conv_transformer (ONNX and TFLite export), trained in seconds."""
+    result = cli("run", "--model", "conv_transformer", "--dataset", "asl-signs", "--epochs",
+                 "2", "--threads", "1", "--set", "dim=32", "--set", "stages=1", "--set",
+                 "conv_blocks=1", "--set", "heads=2", "--tracking-uri", uri)
+    assert result.exit_code == 0, result.output
+    return run_id_of(uri, "conv_transformer")
+
+
+def test_export_errors_are_one_line(logreg_run, uri, tmp_path):
     result = cli("export", "--run", "0123456789abcdef", "--tracking-uri", uri)
     assert result.exit_code == 2 and "no run '0123456789abcdef'" in result.output
-    result = cli("export", "--run", run_id_of(uri, "pooled_logreg"), "--tracking-uri", uri,
+    result = cli("export", "--run", logreg_run, "--tracking-uri", uri,
                  "--out", str(tmp_path / "x.tflite"))
     assert result.exit_code == 2 and "has no export" in result.output
     assert not (tmp_path / "x.tflite").exists()
@@ -102,3 +124,111 @@ def test_an_out_name_of_another_format_is_one_line(lstm_run, uri, tmp_path):
                  "--tracking-uri", uri)
     assert result.exit_code == 2, result.output
     assert "ending in .tflite" in result.output and not target.exists()
+
+
+def _one_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    return " ".join(result.output.split())
+
+
+def test_a_model_without_the_format_is_told_which_models_have_it(logreg_run, uri):
+    onnx = _one_line(cli("export", "--run", logreg_run, "--format", "onnx",
+                         "--tracking-uri", uri))
+    assert "an ONNX export needs" in onnx and "conv_transformer" in onnx, onnx
+    assert "lstm" not in onnx, onnx                  # lstm exports TFLite only
+    tflite = _one_line(cli("export", "--run", logreg_run, "--format", "tflite",
+                           "--tracking-uri", uri))
+    assert "a TFLite export needs" in tflite, tflite
+    assert "conv_transformer" in tflite and "lstm" in tflite, tflite
+
+
+def test_an_out_name_of_another_format_names_the_format_in_prose(conv_run, uri, tmp_path):
+    message = _one_line(cli("export", "--run", conv_run, "--format", "onnx", "--out",
+                            str(tmp_path / "x.tflite"), "--tracking-uri", uri))
+    assert "an ONNX export is a .onnx file" in message, message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_in_the_sidecars_place_is_refused_before_converting(conv_run, uri, tmp_path,
+                                                                      monkeypatch):
+    import torch
+
+    def converted(*args, **kwargs):
+        raise AssertionError("converted although the sidecar could not be written")
+
+    monkeypatch.setattr(torch.onnx, "export", converted)
+    folder = tmp_path / "e1"
+    (folder / "z.json").mkdir(parents=True)
+    message = _one_line(cli("export", "--run", conv_run, "--format", "onnx", "--out",
+                            str(folder / "z.onnx"), "--tracking-uri", uri))
+    assert f"Is a directory ({folder / 'z.json'})" in message, message
+    assert [p.name for p in folder.iterdir()] == ["z.json"]        # no graph, no temporary
+    assert list((folder / "z.json").iterdir()) == []
+
+
+def test_an_lstm_export_is_refused_as_a_whole_by_a_folder_in_its_sidecars_place(lstm_run, uri,
+                                                                                tmp_path):
+    # the model file was renamed into place before the sidecar write failed
+    (tmp_path / "z.json").mkdir()
+    message = _one_line(cli("export", "--run", lstm_run, "--out", str(tmp_path / "z.tflite"),
+                            "--tracking-uri", uri))
+    assert f"Is a directory ({tmp_path / 'z.json'})" in message, message
+    assert [p.name for p in tmp_path.iterdir()] == ["z.json"]
+
+
+def test_a_failed_export_leaves_the_earlier_one_as_it_was(conv_run, uri, tmp_path,
+                                                          monkeypatch):
+    graph, side = tmp_path / "z.onnx", tmp_path / "z.json"
+    graph.write_bytes(b"earlier graph")
+    side.write_text('{"earlier": true}')
+    real_replace = os.replace
+
+    def replace(src, dst):        # the disk fills up as the new sidecar is renamed into place
+        if Path(dst) == side and str(src).endswith(".tmp"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    message = _one_line(cli("export", "--run", conv_run, "--format", "onnx", "--out",
+                            str(graph), "--tracking-uri", uri))
+    assert "No space left on device" in message, message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z.json", "z.onnx"]
+    assert graph.read_bytes() == b"earlier graph"
+    assert side.read_text() == '{"earlier": true}'
+
+
+def _real_output_names(path: Path, fmt: str) -> set[str]:
+    """The output names the exported file itself declares, every signature's for TFLite."""
+    if fmt == "onnx":
+        import onnxruntime
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return {output.name for output in session.get_outputs()}
+    from ai_edge_litert.interpreter import Interpreter
+    signatures = Interpreter(model_path=str(path)).get_signature_list()
+    assert signatures, path
+    return {name for entry in signatures.values() for name in entry["outputs"]}
+
+
+@pytest.mark.parametrize("fmt", ["onnx", pytest.param("tflite", marks=pytest.mark.slow)])
+def test_the_sidecar_names_the_output_the_file_has(conv_run, uri, tmp_path, fmt):
+    out = tmp_path / f"signs.{fmt}"
+    # a process of its own: litert-torch starts JAX's threads, and later tests fork
+    done = subprocess.run([str(Path(sys.executable).with_name("slrbench")), "export",
+                           "--run", conv_run, "--format", fmt, "--out", str(out),
+                           "--tracking-uri", uri], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert _real_output_names(out, fmt) == {sidecar["output"]["name"]}
+
+
+def test_the_default_output_is_named_as_the_help_says(conv_run, uri, tmp_path, monkeypatch):
+    help_text = " ".join(cli("export", "--help").output.split())
+    assert "MODEL-RUNID.SUFFIX in the current folder" in help_text, help_text
+    assert "first 12 characters of its run id" in help_text, help_text
+    monkeypatch.chdir(tmp_path)
+    result = cli("export", "--run", conv_run, "--format", "onnx", "--tracking-uri", uri)
+    assert result.exit_code == 0, result.output
+    name = f"conv_transformer-{conv_run[:12]}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.json", f"{name}.onnx"]

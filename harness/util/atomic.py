@@ -9,7 +9,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 
 def _owner() -> str:
@@ -130,12 +130,23 @@ def write_bytes(target: Path | str, data: bytes) -> None:
 
 
 def write_texts(files: dict[Path, str]) -> None:
-    """Write several files as one: every one is written beside its target first, and only
-    once all are written are they renamed into place. A failed write (a full or read-only
-    disk, a folder where a file should go) removes the temporaries and leaves every old
-    file as it was, never a mix of new and old ones. An error names the target, not a
-    temporary the user never sees."""
-    targets = [Path(t) for t in files]
+    """Write several text files as one (see :func:`atomic_paths`)."""
+    with atomic_paths(files) as temps:
+        for tmp, text in zip(temps, files.values()):
+            tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_paths(targets: Iterable[Path | str]) -> Iterator[list[Path]]:
+    """Yield a temporary path beside each target; once the block ends without error, rename
+    them all onto their targets together (a report and its tables, a model and its
+    sidecar).
+
+    A folder standing where a file should go is refused before the block runs (slow work
+    such as a conversion is not started for nothing). A failed write (a full or read-only
+    disk) removes the temporaries and leaves every old file as it was, never a mix of new
+    and old ones. An error names the target, not a temporary the user never sees."""
+    targets = [Path(t) for t in targets]
     for target in targets:
         if target.is_dir():         # os.replace would fail only after others were renamed
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
@@ -143,8 +154,9 @@ def write_texts(files: dict[Path, str]) -> None:
     try:
         for target in targets:
             temps[target] = _temporary(target)
-            temps[target].write_text(files[target], encoding="utf-8")
-            _fsync_file(temps[target])
+        yield list(temps.values())
+        for tmp in temps.values():
+            _fsync_file(tmp)
         _rename_all(temps)
     except OSError as error:
         raise _naming(error, targets) from error

@@ -5,7 +5,8 @@ not detected, exactly what `slrbench data extract` writes) and returns ``probabi
 ``[1, num_classes]``. The landmark subset, the per-clip normalisation, the temporal
 differences and the subsampling of long clips are inside it, from the same torch code
 the model trains with (features.py), so nothing has to be re-implemented on the device.
-A JSON sidecar beside the file names the classes.
+A JSON sidecar beside the file names the classes; the two are written together or not
+at all (:func:`writing_export`).
 
 TFLite (tflite.py) runs the same computation at fixed sizes.
 """
@@ -15,7 +16,6 @@ import contextlib
 import io
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.api import N_LANDMARKS, SlrbenchError
+from harness.api import N_LANDMARKS, SlrbenchError, atomic_paths
 from plugins.conv_transformer.features import (SUBSET, clip_features, subsample,
                                                trim_in_place)
 
@@ -92,31 +92,29 @@ def export_onnx(model, path: Path) -> Path:
     example = torch.from_numpy(np.random.default_rng(0).uniform(
         0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
     frames = torch.export.Dim("frames", min=1, max=100_000)
-    with writing_graph(model, path) as tmp, quiet_conversion("torch.onnx"):
+    with writing_export(model, path) as (graph, side), quiet_conversion("torch.onnx"):
         wrapped = RawLandmarksModel(model.net, cfg).eval()
-        torch.onnx.export(wrapped, (example,), str(tmp), input_names=[INPUT],
+        torch.onnx.export(wrapped, (example,), str(graph), input_names=[INPUT],
                           output_names=[OUTPUT], dynamic_shapes={"landmarks": {0: frames}},
                           opset_version=OPSET, dynamo=True, external_data=False)
-    _write_sidecar(model, path)
+        write_json(side, _sidecar(model))
     return Path(path)
 
 
 @contextlib.contextmanager
-def writing_graph(model, path: Path):
-    """The temporary file a converter writes, renamed to ``path`` only once complete (a
-    failed export leaves any earlier file as it was), with the network on the CPU
-    meanwhile and back on its own device afterwards."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def writing_export(model, path: Path):
+    """Temporary files for the graph and its sidecar, renamed onto ``path`` and
+    :func:`sidecar_path` together (the harness's ``atomic_paths``: both or neither, a
+    failed export leaves an earlier one as it was, a folder in either place refused before
+    the slow conversion starts). The network is on the CPU meanwhile and back on its own
+    device afterwards."""
     device = next(model.net.parameters()).device
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    model.net.to("cpu")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        model.net.to(device)
+    with atomic_paths([Path(path), sidecar_path(path)]) as temps:
+        model.net.to("cpu")
+        try:
+            yield temps
+        finally:
+            model.net.to(device)
 
 
 LAYOUT = ("MediaPipe Holistic: pose 0-32, face 33-500, left hand 501-521, right hand "
@@ -139,17 +137,13 @@ def graph_description(model) -> dict:
             "vocab": list(model.vocab)}
 
 
-def write_sidecar(path: Path, sidecar: dict) -> None:
-    side = sidecar_path(path)
-    tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
-    os.replace(tmp, side)
+def write_json(path: Path, sidecar: dict) -> None:
+    Path(path).write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
 
 
-def _write_sidecar(model, path: Path) -> None:
-    write_sidecar(path, {"input": {"name": INPUT, "shape": ["frames", N_LANDMARKS, 3],
-                                   "dtype": "float32"},
-                         **graph_description(model)})
+def _sidecar(model) -> dict:
+    return {"input": {"name": INPUT, "shape": ["frames", N_LANDMARKS, 3], "dtype": "float32"},
+            **graph_description(model)}
 
 
 class OnnxRunner:

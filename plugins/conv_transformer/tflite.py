@@ -8,6 +8,8 @@ frames dynamic, so each entry point (signature) has fixed-size inputs instead:
   first frames, anything after them (ignored);
 - ``frames`` int32 ``[1]``: how many frames the clip has.
 
+Each returns ``probabilities`` ``[1, classes]``, the ONNX graph's output name.
+
 Inside, the clip is subsampled to at most ``slots`` frames exactly as the model does, the
 slots past it become padding the network masks, and the rest is the same torch code as
 training (features.py). ``clip`` (``max_frames`` slots, a ``4 * max_frames`` buffer) takes
@@ -26,9 +28,9 @@ import torch
 from torch import nn
 
 from harness.api import N_LANDMARKS, SlrbenchError
-from plugins.conv_transformer.export import (RawLandmarksModel, answers, graph_description,
-                                             quiet_conversion, sidecar_path, write_sidecar,
-                                             writing_graph)
+from plugins.conv_transformer.export import (OUTPUT, RawLandmarksModel, answers,
+                                             graph_description, quiet_conversion,
+                                             sidecar_path, write_json, writing_export)
 from plugins.conv_transformer.features import subsample_index
 
 LANDMARKS, FRAMES = "landmarks", "frames"
@@ -87,6 +89,19 @@ class FixedLengthModel(RawLandmarksModel):
         return self.answer(points, valid)
 
 
+class NamedOutput(nn.Module):
+    """A fixed-length model whose signature output is named as the sidecar names it:
+    litert-torch names the outputs after the keys of a returned dict, ``output_0`` for a
+    bare tensor."""
+
+    def __init__(self, model: FixedLengthModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, landmarks: torch.Tensor, frames: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {OUTPUT: self.model(landmarks, frames)}
+
+
 def buffer_input(clip: np.ndarray, signature: Signature) -> dict[str, np.ndarray]:
     """A raw ``[T, 543, 3]`` clip as the named inputs of ``signature``; a clip longer than
     its buffer subsampled to it first, which picks the model's frames because the buffer
@@ -109,18 +124,18 @@ def export_tflite(model, path: Path) -> Path:
                                 "missing): pip install -e '.[tflite]'") from None
     empty = np.zeros((1, N_LANDMARKS, 3), np.float32)
     converter = None
-    with writing_graph(model, path) as tmp, quiet_conversion(*LOGGERS):
+    with writing_export(model, path) as (graph, side), quiet_conversion(*LOGGERS):
         for signature in signatures(cfg.max_frames):
-            fixed = FixedLengthModel(model.net, cfg, signature).eval()
+            fixed = NamedOutput(FixedLengthModel(model.net, cfg, signature)).eval()
             example = {k: torch.from_numpy(v) for k, v in buffer_input(empty, signature).items()}
             add = converter.signature if converter else litert_torch.signature
             converter = add(signature.name, fixed, sample_kwargs=example)
-        converter.convert().export(str(tmp))
-    _write_sidecar(model, path)
+        converter.convert().export(str(graph))
+        write_json(side, _sidecar(model))
     return Path(path)
 
 
-def _write_sidecar(model, path: Path) -> None:
+def _sidecar(model) -> dict:
     entry_points = [{
         "signature": sig.name,
         "use_for": (f"clips of at most {sig.buffer} frames" if sig.buffer == sig.slots
@@ -133,7 +148,7 @@ def _write_sidecar(model, path: Path) -> None:
                                    f"frames: frame i * T // {sig.buffer}")},
             FRAMES: {"shape": [1], "dtype": "int32", "meaning": "the clip's frame count"}},
     } for sig in signatures(model.config.max_frames)]
-    write_sidecar(path, {"signatures": entry_points, **graph_description(model)})
+    return {"signatures": entry_points, **graph_description(model)}
 
 
 class TfliteRunner:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from harness.api import atomic_paths
 from plugins.lstm.backend import keras_and_tf
 
 
@@ -23,17 +25,26 @@ def sidecar_path(path: Path) -> Path:
 
 
 def export_tflite(model, path: Path) -> Path:
+    """The graph and its sidecar, written together (both or neither; a folder in the way of
+    either is refused before the conversion)."""
     keras, _ = keras_and_tf()
     cfg = model.config
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tflite")
     signature = [keras.InputSpec(shape=(1, cfg.frames, model.num_features), dtype="float32")]
-    with contextlib.redirect_stdout(io.StringIO()):   # Keras prints "Saved artifact at ..."
-        model._net.export(str(tmp), format="litert", input_signature=signature)
-    os.replace(tmp, path)
+    with atomic_paths([path, sidecar_path(path)]) as (graph, side), \
+            tempfile.TemporaryDirectory(prefix="slrbench-tflite-") as work:
+        converted = Path(work) / "model.tflite"      # Keras takes no name without .tflite
+        with contextlib.redirect_stdout(io.StringIO()):   # Keras prints "Saved artifact at ..."
+            model._net.export(str(converted), format="litert", input_signature=signature)
+        shutil.move(converted, graph)
+        side.write_text(json.dumps(_sidecar(model), indent=2), encoding="utf-8")
+    return path
+
+
+def _sidecar(model) -> dict:
+    cfg = model.config
     axes = ",".join(f"{c}i" for c in cfg.coords)
-    sidecar = {
+    return {
         "input": {
             "shape": [1, cfg.frames, model.num_features], "dtype": "float32",
             "layout": f"per frame: left hand {axes} for i = 0..20, right hand the same"
@@ -49,10 +60,6 @@ def export_tflite(model, path: Path) -> Path:
         "output": {"shape": [1, model.num_classes], "meaning": "class probabilities"},
         "vocab": list(model.vocab),
     }
-    tmp_side = sidecar_path(path).with_name(f".{sidecar_path(path).name}.{os.getpid()}.tmp")
-    tmp_side.write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
-    os.replace(tmp_side, sidecar_path(path))
-    return path
 
 
 def tflite_predict_proba(path: Path, inputs: np.ndarray) -> np.ndarray:
