@@ -261,8 +261,8 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
     lines += [(run.run_id, run.model, f"{run.dataset}-{run.vocab}", run.seed, run.describe())
               for run in running]
     # columns as wide as their longest entry: model and dataset names vary in length
-    model_width = max(len(str(line[1])) for line in lines)
-    data_width = max(len(line[2]) for line in lines)
+    model_width = max((len(str(line[1])) for line in lines), default=0)
+    data_width = max((len(line[2]) for line in lines), default=0)
     for run_id, model, data, seed, outcome in lines:
         click.echo(f"{run_id}  {model:<{model_width}}  {data:<{data_width}}  "
                    f"seed {seed:<3} {outcome}")

@@ -72,7 +72,8 @@ def test_extract_command_builds_a_store_reports_bad_videos_and_resumes(asl8, tmp
     rows = [{"file": Path(f).name, "gloss": labels.loc[f, "gloss"],
              "signer": labels.loc[f, "signer"], "split": labels.loc[f, "split"],
              "clip_id": Path(f).stem} for f in CLIPS]
-    rows += _bad_inputs(folder, asl8)
+    # a split on every row: one given for some rows only is refused before extracting
+    rows += [{**row, "split": "test"} for row in _bad_inputs(folder, asl8)]
     pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
     store = tmp_path / "store"
     command = SLRBENCH + ["data", "extract", "--videos", str(folder), "--out", str(store),

@@ -40,6 +40,8 @@ def find_index(folder: Path, error: type[SlrbenchError] = BadAnnotations,
                fix: str = f"write one with {COLUMNS_HELP}, file relative to this folder") -> Path:
     """``folder``'s index file; else ``error`` naming the folder, the names looked for and ``fix``."""
     folder = Path(folder)
+    if not folder.exists():         # said plainly, not as a folder without an index
+        raise error(f"{folder}: no such folder")
     for name in INDEX_NAMES:
         if (folder / name).is_file():
             return folder / name

@@ -47,9 +47,6 @@ def check_data_options(spec: DatasetSpec, options: dict) -> None:
 def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitManifest]:
     spec = registry.dataset(dataset)
     check_data_options(spec, request.options)
-    if request.data_dir is not None and not request.data_dir.exists():
-        # said plainly here: each adapter would name what it looked for inside it
-        raise DatasetNotFound(f"--data-dir {request.data_dir}: no such file or folder")
     clips = spec.load(request)
     # An adapter that resolved --vocab itself (e.g. dropping classes it has no data for)
     # says so; slicing again would refuse the smaller vocabulary it chose.
