@@ -318,6 +318,11 @@ def test_a_small_model_exports_to_tflite_with_the_same_answers(asl, tmp_path):
     assert sidecar["vocab"] == list(asl.vocab)
     assert [(s["signature"], s["inputs"]["landmarks"]["shape"][0])
             for s in sidecar["signatures"]] == [("short", 64), ("clip", 320)]
+    # every entry point's output is the one the sidecar names (it was output_0)
+    from ai_edge_litert.interpreter import Interpreter
+    signatures = Interpreter(model_path=str(out)).get_signature_list()
+    assert {name for entry in signatures.values() for name in entry["outputs"]} == \
+        {sidecar["output"]["name"]}
     long = np.concatenate([asl.clip(3)] * 200)
     assert len(long) > 700
     raw = [asl.clip(i) for i in range(0, len(asl), 16)] + [asl.clip(0)[:1]]
