@@ -315,8 +315,8 @@ def test_a_diverging_training_ends_in_one_line(tmp_path):
         f"sqlite:///{tmp_path / 'mlruns.db'}"])
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines()[-1] == (
-        "error: model 'keyframe_mlp' returned NaN or inf probabilities: its training diverged "
-        "(try a lower learning rate)")
+        "error: model 'keyframe_mlp' returned NaN or inf probabilities: did its training "
+        "diverge? (try a lower learning rate)")
 
 
 def _reference_cascade(model: KeyframeMLP, clips: ClipSet, oracle: bool) -> np.ndarray:

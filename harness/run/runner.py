@@ -167,8 +167,8 @@ def check_proba(proba: np.ndarray, clips: ClipSet, model_name: str) -> np.ndarra
         raise SlrbenchError(f"model {model_name!r} returned probabilities of shape "
                             f"{proba.shape}, expected {expected} (clips x classes)")
     if not np.isfinite(proba).all():
-        raise SlrbenchError(f"model {model_name!r} returned NaN or inf probabilities: its "
-                            "training diverged (try a lower learning rate)")
+        raise SlrbenchError(f"model {model_name!r} returned NaN or inf probabilities: did "
+                            "its training diverge? (try a lower learning rate)")
     return proba
 
 
