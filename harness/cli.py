@@ -123,7 +123,7 @@ def list_command(model_name: str | None) -> None:
     """List every registered model and dataset (built-in and third-party plugins)."""
     from harness import registry
     from harness.util.config import describe
-    if model_name:
+    if model_name is not None:      # --model "" is an unknown model, not "all of them"
         spec = registry.model(model_name)
         click.echo(f"{spec.name} ({spec.inputs}): {spec.summary}\n\noptions (--set key=value):")
         options = describe(spec.config)
@@ -275,9 +275,9 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
 @main.command("export")
 @click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
 @click.option("--format", "fmt", default="tflite", show_default=True,
-              help="Export format: tflite (lstm; conv_transformer) or onnx "
-                   "(conv_transformer). conv_transformer's graphs take raw Holistic "
-                   "landmarks, preprocessing inside; the JSON sidecar says how.")
+              help="Export format: tflite or onnx, where the run's model offers it (a "
+                   "refusal names the models that do). The JSON sidecar says what the "
+                   "graph takes and returns.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output file, ending in the format's suffix (.tflite, .onnx), or an "
                    "existing folder to write into. Default: MODEL-RUNID.SUFFIX in the "

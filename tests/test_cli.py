@@ -33,6 +33,8 @@ def test_list_shows_models_and_datasets():
     # a choice option shows its choices, not the word "Literal"
     choices = invoke("list", "--model", "keyframe_mlp").output
     assert "honest|oracle" in choices and "Literal" not in choices
+    blank = invoke("list", "--model", "")
+    assert blank.exit_code == 2 and "unknown model ''" in blank.output, blank.output
 
 
 def test_run_then_predict_then_runs(tracking_uri, shared):
