@@ -171,6 +171,7 @@ def test_damaged_predictions_count_as_none(two_models, tmp_path, damage):
             ) in text
     assert "shared test clip" not in text          # no paired test on part of the clips
     assert "no paired test: no per-clip predictions for keyframe_mlp" in text
+    assert "Frames chosen by keyframe_mlp" not in text     # no gallery from part of the clips
     rows = pd.read_csv(out.with_suffix(".csv")).set_index("model")
     assert pd.isna(rows.loc["keyframe_mlp", "test_top1_ci_low"])   # no "0.0–0.0" interval
     assert rows.loc["pooled_logreg", "test_top1_ci_low"] < rows.loc["pooled_logreg",
@@ -185,6 +186,7 @@ def test_whole_predictions_give_the_paired_test_over_every_test_clip(two_models,
     text = out.read_text(encoding="utf-8")
     assert f"over the {clips} shared test clips" in text
     assert "Runs without a usable predictions.csv" not in text
+    assert "Frames chosen by keyframe_mlp" in text
 
 
 @pytest.mark.parametrize("row, why", [

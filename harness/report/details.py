@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from harness.report import confusions, figures, keyframes
 from harness.report.artifacts import RunArtifacts
 from harness.report.collect import Configuration
 from harness.report.encode import Image
-from harness.report.headline import Headline
-from harness.report.uncertainty import unusable
+from harness.report.headline import Headline, Row
 
 
 @dataclass(frozen=True)
@@ -79,14 +77,15 @@ def confusion(artifacts: RunArtifacts, configuration: Configuration,
                          image, len(focus), len(matrix))
 
 
-def gallery(artifacts: RunArtifacts, configuration: Configuration, loader: keyframes.ClipLoader,
+def gallery(artifacts: RunArtifacts, row: Row, loader: keyframes.ClipLoader,
             limits: DetailLimits) -> keyframes.Gallery | None:
+    configuration = row.configuration
     run = configuration.runs.sort_values("seed").iloc[0]
-    predictions = artifacts.predictions(run["run_id"])
-    clips = run.get("n_test")
-    # a damaged table is no table here too: the gallery would draw from part of the clips
-    if unusable(predictions, None if clips is None or pd.isna(clips) else int(clips)):
+    # a damaged table is no table here too (the verdict the intervals were computed by):
+    # the gallery would draw from part of the clips
+    if row.uncertainty.unusable.get(run["run_id"]):
         return None
+    predictions = artifacts.predictions(run["run_id"])
     if not keyframes.is_keyframe_run(predictions):
         return None
     return keyframes.gallery(configuration.variant, run, predictions, loader,
@@ -110,7 +109,7 @@ def details(headline: Headline, artifacts: RunArtifacts, loader: keyframes.ClipL
             found.without_confusion.append(configuration.variant)
         else:
             found.confusions.append(view)
-        drawn = gallery(artifacts, configuration, loader, limits)
+        drawn = gallery(artifacts, row, loader, limits)
         if drawn is not None:
             found.galleries.append(drawn)
     found.oracle = keyframes.oracle_rows(benchmark.configurations)
