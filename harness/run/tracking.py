@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import platform
-import secrets
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from harness.errors import SlrbenchError, TrackingError
+from harness.util.atomic import temporary_beside
 from harness.util.paths import project_root
 
 TAG = "slrbench."
@@ -224,10 +224,9 @@ def _create_sqlite_store(uri: str) -> None:
         from mlflow.tracking._tracking_service.utils import _get_sqlalchemy_store
     except ImportError:
         return                           # MLflow then makes the store in place, as before
-    # made with the umask's permissions, as a store MLflow makes itself (mkstemp's 0600
-    # kept other users, and a server run as another user, out of the store)
-    temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
-    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    # made by MLflow, with the umask's permissions (mkstemp's 0600 kept other users, and a
+    # server run as another user, out of the store)
+    temporary = temporary_beside(path)
     try:
         store = _get_sqlalchemy_store(f"sqlite:///{temporary}", None)
         store.engine.dispose()

@@ -27,12 +27,7 @@ def atomic_path(target: Path | str, suffix: str = "") -> Iterator[Path]:
     ``target`` (if any) is left untouched.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{_owner()}.",
-                                    suffix=suffix + ".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
+    tmp = temporary_beside(target, suffix)
     try:
         yield tmp
         if tmp.is_dir():
@@ -153,7 +148,7 @@ def atomic_paths(targets: Iterable[Path | str]) -> Iterator[list[Path]]:
     temps: dict[Path, Path] = {}
     try:
         for target in targets:
-            temps[target] = _temporary(target)
+            temps[target] = temporary_beside(target)
         yield list(temps.values())
         for tmp in temps.values():
             _fsync_file(tmp)
@@ -166,11 +161,12 @@ def atomic_paths(targets: Iterable[Path | str]) -> Iterator[list[Path]]:
                 tmp.unlink()
 
 
-def _temporary(target: Path) -> Path:
-    """A free name beside ``target``, as :func:`atomic_path` picks it (the file is made by
-    its writer, so it gets the usual permissions rather than mkstemp's 0600)."""
+def temporary_beside(target: Path, suffix: str = "") -> Path:
+    """A free name beside ``target`` for its writer to fill, named so that :func:`recover`
+    knows it (writer's pid and host, ``.tmp``). Nothing is made there: the writer makes the
+    file, with the usual permissions rather than mkstemp's 0600."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.{_owner()}.", suffix=".tmp",
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.{_owner()}.", suffix=suffix + ".tmp",
                                 dir=target.parent)
     os.close(fd)
     os.unlink(name)
