@@ -26,6 +26,7 @@ from harness.errors import (BadAnnotations, BadConfig, BadLandmarks, BadSavedMod
                             DatasetNotFound, SlrbenchError)
 from harness.run.early_stopping import EarlyStopping, StoppingRule, keras_plateau, state_snapshot
 from harness.run.weight_average import WeightAverage
+from harness.run.padded_predict import predict_padded
 from harness.data.clips import relabel
 from harness.data.store import LandmarkStore, StoreWriter, write_store
 from harness.data.splits import carve_validation, group_disjoint_split, stratified_split
@@ -66,4 +67,6 @@ __all__ = [
     "spatial_mask", "temporal_mask",
     # batching by length, padding to the batch's longest clip (harness.data.batching)
     "length_batches", "pad_rows",
+    # class probabilities of a torch network, batch by batch (harness.run.padded_predict)
+    "predict_padded",
 ]

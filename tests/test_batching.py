@@ -43,3 +43,27 @@ def test_pad_rows_zero_fills_past_each_clip_and_flags_the_real_frames():
         np.testing.assert_array_equal(padded[real], row)
         assert not padded[~real].any()
     assert valid[:, 0].all() and not valid[2, 1:].any()
+
+
+def test_predict_padded_answers_each_clip_in_its_own_place_whatever_its_batch():
+    import torch
+
+    from harness.api import predict_padded
+
+    class MaskedMean(torch.nn.Module):
+        """Logits = the mean of a clip's real frames: blind to its padding and neighbours."""
+        def forward(self, frames, valid):
+            weights = valid.unsqueeze(-1).float()
+            return (frames * weights).sum(1) / weights.sum(1)
+
+    def pad(rows):
+        frames, valid = pad_rows(rows)
+        return torch.from_numpy(frames), torch.from_numpy(valid)
+
+    rng = np.random.default_rng(0)
+    rows = [rng.normal(size=(n, 3)).astype(np.float32) for n in (9, 2, 30, 2, 17)]
+    alone = np.concatenate([predict_padded(MaskedMean(), [r], pad, 3) for r in rows])
+    batched = predict_padded(MaskedMean(), rows, pad, 3, batch_size=2)
+    np.testing.assert_allclose(batched, alone, atol=1e-6)
+    expected = torch.softmax(torch.tensor(np.stack([r.mean(0) for r in rows])), 1).numpy()
+    np.testing.assert_allclose(batched, expected, atol=1e-6)

@@ -28,6 +28,7 @@ def assert_refused(result, needle: str) -> None:
     (("--split-seed", "-3"), "--split-seed -3"),
     (("--threads", "0"), "--threads 0"),
     (("--threads", "-2"), "--threads -2"),
+    (("--threads", "100000"), "--threads 100000: this process may use"),
     (("--device", "gpu"), "--device 'gpu'"),
     (("--vocab", "1"), "--vocab 1"),
 ])

@@ -1,6 +1,7 @@
-"""Measuring what a run costs: wall time and peak resident memory."""
+"""Measuring what a run costs: wall time and peak resident memory; the CPUs it may use."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -14,6 +15,15 @@ def rss_bytes() -> int:
             return int(handle.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: a container or taskset can allow fewer than the
+    machine has, which os.cpu_count() would report."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):         # not Linux
+        return os.cpu_count() or 1
 
 
 class PeakMemory:

@@ -24,7 +24,7 @@ from harness.run.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, BadPlugin, SlrbenchError
 from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.util.progress import bar
-from harness.run.resources import PeakMemory, Stopwatch
+from harness.run.resources import PeakMemory, Stopwatch, usable_cpus
 from harness.specs import CountsParameters, DeclaresInputs, Explains, OracleSelects, RunContext
 from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, check_store,
                                   experiment_name, git_state, machine, package_versions)
@@ -132,6 +132,11 @@ def check_options(config: RunConfig) -> None:
     if config.threads is not None and config.threads < 1:
         raise BadConfig(f"--threads {config.threads}: must be at least 1 (leave it out for "
                         "torch's own choice)")
+    if config.threads is not None and config.threads > usable_cpus():
+        # torch starts every thread asked for: 100000 of them failed far later, as an
+        # out-of-memory error blamed on the MLflow store
+        raise BadConfig(f"--threads {config.threads}: this process may use {usable_cpus()} "
+                        "CPU(s); more threads than that only slow torch down")
     if config.epochs is not None and config.epochs < 1:
         raise BadConfig(f"--epochs {config.epochs}: must be at least 1")
     if config.experiment is not None and not config.experiment.strip():

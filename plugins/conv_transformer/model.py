@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, SlrbenchError,
-                         Unlabelled, length_batches, load_state_dict, read_model_meta,
+                         Unlabelled, load_state_dict, predict_padded, read_model_meta,
                          save_state_dict, torch_compute, write_model_meta)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (feature_size, numpy_features, select,
@@ -84,15 +84,9 @@ class ConvTransformerModel:
                   val.labels if len(val) else np.zeros(0, np.int64), ctx)
 
     # --- prediction -------------------------------------------------------------------
-    @torch.no_grad()
     def predict_rows(self, rows: list[np.ndarray]) -> np.ndarray:
-        self.net.eval()
-        out = np.zeros((len(rows), self.num_classes), dtype=np.float32)
-        for batch in length_batches(np.array([len(r) for r in rows]), PREDICT_BATCH):
-            frames, valid = pad([rows[i] for i in batch])
-            logits = self.net(frames.to(self.device), valid.to(self.device))
-            out[batch] = torch.softmax(logits.float(), dim=1).cpu().numpy()
-        return out
+        return predict_padded(self.net, rows, pad, self.num_classes, self.device,
+                              PREDICT_BATCH)
 
     @_with_torch_compute
     def predict_proba(self, clips: Unlabelled) -> np.ndarray:

@@ -11,8 +11,9 @@ import torch
 from torch import nn
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, EarlyStopping, RunContext,
-                         StoppingRule, Unlabelled, load_state_dict, read_model_meta,
-                         save_state_dict, state_snapshot, torch_compute, write_model_meta)
+                         StoppingRule, Unlabelled, load_state_dict, predict_padded,
+                         read_model_meta, save_state_dict, state_snapshot, torch_compute,
+                         write_model_meta)
 from plugins.spoter.augment import paper_augment, study_copies
 from plugins.spoter.batching import length_batches, pad
 from plugins.spoter.config import SpoterConfig
@@ -134,15 +135,9 @@ class SpoterModel:
                                  weight_decay=cfg.weight_decay)
 
     # --- prediction -------------------------------------------------------------------
-    @torch.no_grad()
     def _predict_rows(self, rows: list[np.ndarray]) -> np.ndarray:
-        self.net.eval()
-        out = np.zeros((len(rows), self.num_classes), dtype=np.float32)
-        for batch in length_batches(np.array([len(r) for r in rows]), PREDICT_BATCH):
-            frames, padding = pad([rows[i] for i in batch])
-            logits = self.net(frames.to(self.device), padding.to(self.device))
-            out[batch] = torch.softmax(logits.float(), dim=1).cpu().numpy()
-        return out
+        return predict_padded(self.net, rows, pad, self.num_classes, self.device,
+                              PREDICT_BATCH)
 
     @_with_torch_compute
     def predict_proba(self, clips: Unlabelled) -> np.ndarray:
