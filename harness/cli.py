@@ -117,7 +117,7 @@ def _parse_sets(items, option: str = "--set") -> dict[str, str]:
     return parse_set_options(items, option)
 
 
-@main.command("list")
+@main.command("list", short_help="Models and datasets, or one model's options.")
 @click.option("--model", "model_name", default=None, help="Show one model's config options.")
 def list_command(model_name: str | None) -> None:
     """List every registered model and dataset (built-in and third-party plugins)."""
@@ -160,7 +160,7 @@ def _options(ctx: click.Context, command: str, config_file: Path | None):
     return merged, lambda: run_file.naming_the_file(config_file, command, file_values, given)
 
 
-@main.command("run")
+@main.command("run", short_help="Train, evaluate, track and save one model.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
               help=CONFIG_HELP.format("run"))
 @click.option("--model", default=None,
@@ -216,7 +216,7 @@ def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epoch
                     f"{m['test_oracle_top1']:.3f}", fg="yellow")
 
 
-@main.command("predict")
+@main.command("predict", short_help="Top glosses for new videos or landmark files.")
 @click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--top", type=int, default=5, show_default=True, help="How many glosses to show.")
@@ -234,7 +234,7 @@ def predict_command(ctx, run_id, tracking_uri, top, files) -> None:
             click.echo(f"  {probability:6.1%}  {gloss}")
 
 
-@main.command("runs")
+@main.command("runs", short_help="Finished and running runs in the store.")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--experiment", "experiments", multiple=True, help="Only these experiments.")
 @click.option("--clean-stale", is_flag=True,
@@ -272,7 +272,7 @@ def runs_command(tracking_uri, experiments, clean_stale) -> None:
 
 
 # --- export: a run's model in a deployment format (harness.run.export) ---------------------
-@main.command("export")
+@main.command("export", short_help="A trained model as ONNX or TFLite.")
 @click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
 @click.option("--format", "fmt", default="tflite", show_default=True,
               help="Export format: tflite or onnx, where the run's model offers it (a "
@@ -295,7 +295,7 @@ def export_command(ctx, run_id, fmt, out, tracking_uri) -> None:
 
 
 # --- report: MLflow runs -> one self-contained HTML page (harness.report) --------------
-@main.command("report")
+@main.command("report", short_help="One offline HTML comparison of the runs.")
 @click.option("--experiment", "experiments", multiple=True,
               help="Only these experiments (repeatable; default all).")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
@@ -315,7 +315,7 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
 
 
 # --- sweep: grids of runs on a process pool or Ray (harness.sweep.plan) ---------------------
-@main.command("sweep")
+@main.command("sweep", short_help="A grid of runs over models, vocabularies and seeds.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
               help=CONFIG_HELP.format("sweep"))
 @click.option("--models", default=None,
@@ -399,7 +399,7 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
 
 
 # --- data: MS-ASL slicing (harness.data), fetching clips, extracting landmarks (harness.extract)
-@main.group("data")
+@main.group("data", short_help="Slice MS-ASL, fetch clips, extract landmarks.")
 def data_group() -> None:
     """Datasets from videos to landmarks: slice MS-ASL, fetch its clips, extract landmarks."""
 
@@ -407,7 +407,7 @@ def data_group() -> None:
 SPLIT_CHOICE = click.Choice(["train", "val", "test"])
 
 
-@data_group.command("slice")
+@data_group.command("slice", short_help="MS-ASL N's annotation files per split.")
 @click.option("--dataset", type=click.Choice(["msasl"]), default="msasl", show_default=True)
 @click.option("--vocab", type=int, required=True, help="Keep classes 0..N-1 (MS-ASL N).")
 @click.option("--split", "splits", multiple=True, type=SPLIT_CHOICE,
@@ -432,7 +432,7 @@ def data_slice(dataset, vocab, splits, annotations, out) -> None:
     click.echo(f"wrote {', '.join(str(p) for p in written)}")
 
 
-@data_group.command("fetch")
+@data_group.command("fetch", short_help="Download and trim MS-ASL clips (resumable).")
 @click.option("--dataset", type=click.Choice(["msasl"]), default="msasl", show_default=True)
 @click.option("--vocab", type=int, required=True, help="Fetch MS-ASL N (labels < N).")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -473,7 +473,8 @@ def data_fetch(dataset, vocab, out, workers, splits, crop, retries, annotations)
     click.echo(f"next: slrbench data extract --dataset msasl --videos {summary.out}")
 
 
-@data_group.command("extract")
+@data_group.command("extract",
+                    short_help="Videos to a landmark store with MediaPipe (resumable).")
 @click.option("--videos", type=click.Path(path_type=Path), required=True,
               help="Folder of videos (or JPEG frame folders) with an index CSV; with "
                    "--dataset, that dataset's folder (e.g. the GSL root).")

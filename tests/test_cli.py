@@ -23,6 +23,17 @@ def test_help_explains_every_run_option():
         assert option in result.output
 
 
+@pytest.mark.parametrize("group", [(), ("data",)])
+def test_command_listings_are_whole_sentences(group):
+    # click cut the long first sentences of the docstrings into "...", at 80 columns
+    result = CliRunner().invoke(main, [*group, "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    listing = [line.rstrip() for line in result.output.split("Commands:")[1].splitlines()
+               if line.strip()]
+    assert len(listing) >= 3, result.output
+    assert all(line.endswith(".") and not line.endswith("...") for line in listing), listing
+
+
 def test_list_shows_models_and_datasets():
     result = invoke("list")
     assert result.exit_code == 0
