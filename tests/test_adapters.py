@@ -92,3 +92,23 @@ def test_synthetic_is_deterministic_and_sized_by_vocab():
     np.testing.assert_array_equal(a.clip(5), b.clip(5))
     lengths = a.meta["n_frames"]
     assert lengths.min() >= 5 and lengths.mean() == pytest.approx(20, rel=0.35)
+
+
+def test_asl_signs_class_order_file_added_later_relabels_the_cached_clips(shared, tmp_path,
+                                                                          monkeypatch):
+    # the cache was keyed by train.csv and the parquets only: the store built before the
+    # order file kept its labels (hello 0), against the order the file gives
+    monkeypatch.setenv("SLRBENCH_DATA_ROOT", str(tmp_path / "data"))
+    source = shared / "asl-signs-sample"
+    index = pd.read_csv(source / "train.csv").groupby("sign").head(4)
+    folder = tmp_path / "asl"
+    for path in index["path"]:
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes((source / path).read_bytes())
+    index.to_csv(folder / "train.csv", index=False)
+    before, _ = load_clipset("asl-signs", make_request(folder))
+    assert before.vocab == ("hello", "thankyou")
+    (folder / "sign_to_prediction_index_map.json").write_text('{"thankyou": 0, "hello": 1}')
+    after, _ = load_clipset("asl-signs", make_request(folder))
+    assert after.vocab == ("thankyou", "hello")
+    assert (after.meta["label"] == after.meta["gloss"].map({"thankyou": 0, "hello": 1})).all()

@@ -200,3 +200,26 @@ def test_composed_pipeline_is_seeded_and_never_touches_its_input(clip):
     # a step switched off draws nothing: adding it to a chain changes no seeded run
     off = augment.compose(augment.sometimes(0.0, augment.hand_affine), pipeline)
     np.testing.assert_array_equal(off(clip, np.random.default_rng(0)), a)
+
+
+@pytest.mark.parametrize("fraction", [1.0, 1.5, 3.0])
+def test_a_fraction_of_the_clip_past_all_of_it_is_capped_at_the_clip(clip, fraction):
+    # 1.5 asked numpy for a start below 0 ("high <= 0"), mid-training
+    for seed in range(20):
+        masked = augment.temporal_mask(clip, np.random.default_rng(seed), max_fraction=fraction)
+        blank = np.isnan(masked).all(axis=(1, 2))
+        assert blank.any() and masked.shape == clip.shape
+        mixed, share = augment.mix_clips(clip, clip[::-1].copy(), np.random.default_rng(seed),
+                                         max_fraction=fraction)
+        assert mixed.shape == clip.shape and 0.0 <= share <= 1.0
+    assert np.isnan(augment.temporal_mask(clip[:1], np.random.default_rng(0), 1.5)).all()
+
+
+def test_capping_leaves_every_draw_of_a_fraction_within_the_clip_as_it_was(clip):
+    rng = np.random.default_rng(3)             # the draws as they were before the cap
+    span = int(rng.integers(1, max(1, int(len(clip) * 0.2)) + 1))
+    start = int(rng.integers(0, len(clip) - span + 1))
+    expected = clip.copy()
+    expected[start:start + span] = np.nan
+    np.testing.assert_array_equal(
+        augment.temporal_mask(clip, np.random.default_rng(3), max_fraction=0.2), expected)

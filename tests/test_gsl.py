@@ -130,3 +130,46 @@ def test_tree_without_frames_is_reported(gsl_root, tmp_path):
     empty.mkdir()
     with pytest.raises(DatasetNotFound, match="none of the 5 clip folders"):
         gsl.plan_extraction(empty, ExtractionRequest(annotations=gsl_root))
+
+
+def _store(path: Path, rows: list[tuple[str, str]]) -> Path:
+    """A GSL store of one-gloss clips with these (split, signer) pairs."""
+    clip = np.full((3, 543, 3), 0.5, dtype=np.float32)
+    write_store(path, [({"clip_id": f"c{i}", "gloss": "ΓΕΙΑ", "label": 0, "split": split,
+                         "signer": signer, "fps": 30.0, "n_frames": 3, "source": f"c{i}"},
+                        clip) for i, (split, signer) in enumerate(rows)], ["ΓΕΙΑ"], "gsl")
+    return path
+
+
+def test_a_store_whose_split_shares_a_signer_is_not_called_signer_independent(tmp_path):
+    # custom split files put signer 3 in train too: the run was logged as "signer 3 held
+    # out" all the same
+    mixed = _store(tmp_path / "mixed", [("train", "1"), ("train", "3"), ("val", "3"),
+                                        ("test", "3")])
+    clips = gsl.load(DatasetRequest(data_dir=mixed))
+    assert "NOT signer-independent: signer(s) 3" in clips.notes["protocol"]
+    assert "signer(s) 3 sign in train and in val/test" in clips.notes["warnings"][0]
+    official = _store(tmp_path / "official", [("train", "1"), ("train", "2"), ("val", "3"),
+                                              ("test", "3")])
+    clips = gsl.load(DatasetRequest(data_dir=official))
+    assert clips.notes["protocol"] == gsl.PROTOCOL and "warnings" not in clips.notes
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda path: path.write_bytes("ΓΕΙΑ\n".encode("iso-8859-7")), "not UTF-8 text"),
+    (lambda path: path.mkdir(), "a folder, not a file of GSL.s class list"),
+])
+def test_a_class_list_that_cannot_be_read_is_named(tmp_path, damage, message):
+    # a UnicodeDecodeError traceback; a folder was "in the way there; choose another path"
+    path = tmp_path / gsl.CLASSES_FILE
+    damage(path)
+    with pytest.raises((BadAnnotations, DatasetNotFound), match=message) as error:
+        gsl.read_classes(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_split_file_that_is_a_folder_is_named(tmp_path):
+    path = tmp_path / gsl.SPLIT_FILES["train"]
+    path.mkdir()
+    with pytest.raises(BadAnnotations, match="a folder, not a file of <clip_folder>"):
+        gsl.read_split_file(path)

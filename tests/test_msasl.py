@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from harness.data import msasl_annotations as msasl
 from harness.cli import main
-from harness.errors import BadAnnotations, DatasetNotFound
+from harness.errors import BadAnnotations, BadConfig, DatasetNotFound
 from harness.run.runner import RunConfig, run_experiment
 
 # From the MS-ASL paper / PROVENANCE.md: clips per split for MS-ASL100/200/500/1000.
@@ -98,6 +98,10 @@ def test_malformed_json_names_file_and_line(annotations, tmp_path):
     ({"label": 1000}, "field 'label' is 1000, outside the 1000 classes"),
     ({"box": [0.1, 0.2]}, "field 'box'"),
     ({"start_time": 2.0}, "'start_time'/'end_time'"),
+    # fetching took it with float(): a ValueError / TypeError traceback
+    ({"fps": "thirty"}, "field 'fps' is 'thirty', expected a number"),
+    ({"fps": [30]}, "field 'fps' is [30], expected a number"),
+    ({"fps": -25}, "field 'fps' is -25, expected a number"),
 ])
 def test_bad_record_names_the_record_and_field(annotations, tmp_path, change, message):
     folder = _annotation_dir(annotations, tmp_path, [_record(), _record(**change)])
@@ -165,3 +169,24 @@ def test_msasl_run_without_landmarks_says_how_to_get_them(tmp_path):
     message = str(error.value)
     assert "slrbench data fetch --dataset msasl" in message
     assert "slrbench data extract --dataset msasl" in message
+
+
+@pytest.mark.parametrize("vocab", [0, -2])
+def test_a_vocab_below_two_is_refused_before_the_store_is_looked_for(tmp_path, vocab):
+    # it was "no clip of MS-ASL-2 in this store", with the advice to fetch --vocab -2
+    with pytest.raises(BadConfig, match=f"--vocab {vocab}: a classifier needs at least 2"):
+        run_experiment(RunConfig(model="pooled_logreg", dataset="msasl", vocab=vocab,
+                                 data_dir=tmp_path / "no-store",
+                                 tracking_uri=f"sqlite:///{tmp_path / 'mlruns.db'}"))
+
+
+@pytest.mark.parametrize("name", ["MSASL_classes.json", "MSASL_val.json"])
+def test_an_annotation_file_that_is_a_folder_is_named(annotations, tmp_path, name):
+    # the generic "a file or folder is in the way there; choose another path" was meant
+    # for outputs
+    folder = _annotation_dir(annotations, tmp_path, [_record()])
+    (folder / name).unlink()
+    (folder / name).mkdir()
+    with pytest.raises(BadAnnotations, match="a folder, not a file of JSON") as error:
+        msasl.load_slice(100, folder)
+    assert str(folder / name) in str(error.value)

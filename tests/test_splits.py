@@ -49,3 +49,16 @@ def test_manifest_hash_depends_on_clips_not_on_order_or_protocol_text():
     assert a.sha256 == b.sha256 and len(a.sha256) == 64
     meta.loc[0, "split"] = "test" if meta.loc[0, "split"] != "test" else "train"
     assert SplitManifest.from_meta("toy", ["x"], meta, "x").sha256 != a.sha256
+
+
+def test_every_split_gets_a_group_when_there_are_three_even_if_test_meets_two_small_ones():
+    # seed 1 shuffles the two 3-clip signers first: test took both (6 of its 21-clip
+    # target), val got none and was then carved from train's own signer
+    meta = pd.DataFrame({"signer": ["a"] * 3 + ["b"] * 3 + ["c"] * 100})
+    for seed in range(8):
+        split = group_disjoint_split(meta, "signer", seed)
+        signers = {name: set(meta.loc[split == name, "signer"])
+                   for name in ("train", "val", "test")}
+        assert all(len(s) == 1 for s in signers.values()), (seed, signers)
+    two = meta[meta["signer"] != "c"]
+    assert set(group_disjoint_split(two, "signer", 1)) == {"train", "test"}   # as before

@@ -22,7 +22,8 @@ from harness.cli import main
 from harness.data.clips import FACE, LEFT_HAND, POSE, RIGHT_HAND
 from harness.run.loading import load_clipset, make_request
 from harness.data.store import StoreWriter
-from harness.errors import BadAnnotations, BadLandmarks, DatasetNotFound
+from harness.errors import (BadAnnotations, BadConfig, BadLandmarks, BadStore,
+                            DatasetNotFound)
 from harness.specs import ExtractionRequest
 
 CLASSES = ("book", "drink", "computer")
@@ -258,6 +259,30 @@ def test_a_store_extracted_from_wlasl_videos(tmp_path, data_root, trimmed):
     assert kept.tolist() == ([1, 2, 3] if trimmed else [3, 4, 5])
 
 
+def test_a_store_cut_to_other_windows_than_the_split_file_now_gives_is_refused(tmp_path,
+                                                                             data_root):
+    # its clips were read as cut at extraction: a corrected window changed nothing
+    wlasl_root = tmp_path / "WLASL"
+    clips = {vid: (*c[:4], None) for vid, c in basic_clips().items()}
+    clips["0tr"] = ("train", 0, 3, 5, None)
+    write_dataset(wlasl_root, clips)
+    store = tmp_path / "stores" / "wlasl"
+    with StoreWriter(store, CLASSES, "wlasl") as writer:
+        for vid, (split, label, start, end, _) in clips.items():
+            holistic = np.full((3, 543, 3), np.nan, dtype=np.float32)
+            holistic[:, RIGHT_HAND] = hand(0.3)
+            writer.add({"clip_id": vid, "gloss": CLASSES[label], "label": label,
+                        "split": split, "signer": "unknown", "fps": 25.0,
+                        "source": f"{vid}.mp4", "start_frame": start, "end_frame": end,
+                        "video": str(wlasl_root / "videos" / f"{vid}.mp4")}, holistic)
+    assert len(load(store)[0]) == len(clips)                  # the windows it was cut to
+    clips["0tr"] = ("train", 0, 2, 9, None)
+    write_dataset(wlasl_root, clips)
+    with pytest.raises(BadStore) as error:
+        load(store)
+    assert str(error.value).startswith(f"{store}: clip '0tr' was extracted as frames [3, 5], "
+                                       f"but {wlasl_root / 'nslt_100.json'} gives [2, 9]")
+
 def test_the_full_release_schema_records_signer_ids(tmp_path, data_root):
     clips = basic_clips()
     signers = {vid: 100 + i for i, vid in enumerate(clips)}
@@ -296,6 +321,22 @@ def test_vocab_keeps_classes_below_n_and_picks_the_smallest_official_file(tmp_pa
     assert named.clip_ids == two.clip_ids
 
 
+
+def test_a_named_split_file_is_the_data_folders_before_the_working_directorys(
+        tmp_path, data_root, monkeypatch):
+    # a copy of the name where the command ran was read instead, and logged by name alone
+    root = write_dataset(tmp_path / "w", basic_clips())
+    swapped = {"val": "test", "test": "val", "train": "train"}
+    elsewhere = write_dataset(tmp_path / "elsewhere", {
+        vid: (swapped[split], label, start, end, None)
+        for vid, (split, label, start, end, _) in basic_clips().items()})
+    monkeypatch.chdir(elsewhere)
+    named, _ = load(root, split_file="nslt_100.json")
+    assert named.meta.set_index("clip_id").loc["0va", "split"] == "val"
+    given, _ = load(root, split_file=str(elsewhere / "nslt_100.json"))    # a path is a path
+    assert given.meta.set_index("clip_id").loc["0va", "split"] == "test"
+
+
 # --- coverage and missing classes -----------------------------------------------------------
 def test_coverage_counts_present_against_official_clips(tmp_path, data_root):
     clips = basic_clips()
@@ -320,6 +361,18 @@ def test_classes_without_a_training_clip_are_named_or_dropped_on_request(tmp_pat
     assert sorted(set(dropped.meta["gloss"])) == ["book", "computer"]
     assert set(dropped.labels) == {0, 1}
     assert dropped.notes["params"]["wlasl.dropped_classes"] == "1"
+
+
+def test_classes_missing_from_class_1_on_suggest_no_vocab_of_one_sign(tmp_path, data_root):
+    clips = basic_clips()
+    clips["1tr"] = ("train", 1, 1, -1, None)
+    with pytest.raises(DatasetNotFound) as error:
+        load(write_dataset(tmp_path / "w", clips))
+    assert "--vocab 1" not in str(error.value)          # which is refused in its turn
+    clips = basic_clips()
+    clips["2tr"] = ("train", 2, 1, -1, None)
+    with pytest.raises(DatasetNotFound, match="--vocab 2 has them all"):
+        load(write_dataset(tmp_path / "v", clips))
 
 
 def test_a_split_file_with_every_clip_missing_names_the_folder(tmp_path, data_root):
@@ -353,6 +406,60 @@ def test_malformed_split_files_are_one_clear_error(tmp_path, data_root, text, me
     with pytest.raises(BadAnnotations) as error:
         load(root)
     assert message in str(error.value) and str(root / "nslt_100.json") in str(error.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"00001": {"subset": "train", "action": [0, 1, Infinity]}}', "end is inf, expected"),
+    ('{"00001": {"subset": "train", "action": [0, NaN, 5]}}', "start is nan, expected"),
+])
+def test_json_infinity_or_nan_as_a_frame_is_one_clear_error(tmp_path, data_root, text,
+                                                            message):
+    # Python's json reads them as floats; int() of one was an OverflowError / ValueError
+    root = write_dataset(tmp_path / "w", basic_clips())
+    (root / "nslt_100.json").write_text(text)
+    with pytest.raises(BadAnnotations, match=message):
+        load(root)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda path: path.write_bytes(b"0\tbook\n1\t\xff\n"), "not UTF-8 text"),
+    (lambda path: (path.unlink(), path.mkdir()), "a folder, not a file of WLASL's"),
+])
+def test_a_class_list_that_cannot_be_read_is_named(tmp_path, data_root, damage, message):
+    root = write_dataset(tmp_path / "w", basic_clips())
+    damage(root / wlasl.CLASS_LIST)
+    with pytest.raises((BadAnnotations, DatasetNotFound)) as error:
+        load(root)
+    assert message in str(error.value) and str(root / wlasl.CLASS_LIST) in str(error.value)
+
+
+def test_release_entry_error_shows_the_schema_braces_once(tmp_path, data_root):
+    root = write_dataset(tmp_path / "w", basic_clips(), schema="release")
+    (root / wlasl.FULL_RELEASE).write_text('[{"gloss": "", "instances": []}]')
+    with pytest.raises(BadAnnotations) as error:
+        load(root)
+    assert str(error.value).endswith('is not {"gloss": str, "instances": [...]}')
+
+
+@pytest.mark.parametrize("value, where", [(50.0, "x = 50"), (np.inf, "contain inf")])
+def test_a_landmark_value_out_of_range_names_its_file(tmp_path, data_root, value, where):
+    clips = basic_clips()
+    array = two_hands(6)
+    array[2, 0, 5, 0] = value
+    clips["1te"] = ("test", 1, 1, -1, array)
+    root = write_dataset(tmp_path / "w", clips)
+    with pytest.raises(BadLandmarks) as error:
+        load(root)
+    assert str(root / wlasl.LANDMARKS_DIR / "1te.npy") in str(error.value)
+    assert where in str(error.value)
+
+
+@pytest.mark.parametrize("vocab", [0, 1, -1])
+def test_a_vocab_below_two_is_refused_not_read_as_the_whole_list(tmp_path, data_root, vocab):
+    # --vocab 0 was the whole class list and a negative N a slice from its end
+    root = write_dataset(tmp_path / "w", basic_clips())
+    with pytest.raises(BadConfig, match=f"--vocab {vocab}: a classifier needs at least 2"):
+        load(root, vocab, drop_missing_classes=True)
 
 
 def invoke_run(root: Path, tracking_uri: str, *extra: str):

@@ -116,9 +116,12 @@ def read_index(root: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
 def load(request: DatasetRequest) -> ClipSet:
     root = Path(request.data_dir or default_dir())
     meta, vocab = read_index(root)
-    # keyed by every parquet it is built from too: a replaced file rebuilds the cache
+    # keyed by every parquet it is built from too: a replaced file rebuilds the cache; and
+    # by the class order, which the store's labels follow (an order file added or changed
+    # kept the old labels). Without one the key is as it was, the order coming from train.csv.
+    order = ("|".join(vocab),) if (root / ORDER_FILE).exists() else ()
     key = cache_key(NAME, file_fingerprint(root / "train.csv"),
-                    files_fingerprint(root / source for source in meta["source"]))
+                    files_fingerprint(root / source for source in meta["source"]), *order)
     store = cached_store(
         request.cache_dir / f"{NAME}-{key}",
         lambda path: pack(path, meta.to_dict("records"),

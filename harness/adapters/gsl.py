@@ -16,6 +16,7 @@ import pandas as pd
 
 from harness.data.packing import open_dataset_store
 from harness.data.clips import ClipSet, relabel
+from harness.data.index import read_text
 from harness.errors import BadAnnotations, DatasetNotFound
 from harness.util.paths import data_root, shared_datasets
 from harness.specs import DatasetRequest, DatasetSpec, ExtractionPlan, ExtractionRequest
@@ -55,11 +56,8 @@ def find_split_dir(root: Path, annotations: Path | None = None) -> Path:
 
 def read_split_file(path: Path) -> pd.DataFrame:
     """``clip_folder|GLOSS`` lines -> DataFrame(clip_folder, gloss), checked line by line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise BadAnnotations(f"{path}: not UTF-8 text; GSL split files are UTF-8 "
-                             "(Greek glosses)") from None
+    text = read_text(path, "<clip_folder>|<GLOSS> lines (GSL's split file, UTF-8: Greek "
+                           "glosses)", encoding="utf-8-sig")
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -82,8 +80,9 @@ def read_classes(path: Path) -> list[str]:
     if not path.exists():
         raise DatasetNotFound(f"{path}: no such file; {CLASSES_FILE} (one gloss a line) is "
                               "part of the GSL release")
-    classes = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
-               if line.strip()]
+    text = read_text(path, f"GSL's class list, {CLASSES_FILE}: one gloss a line, UTF-8 "
+                           "(Greek glosses)", encoding="utf-8-sig")
+    classes = [line.strip() for line in text.splitlines() if line.strip()]
     if len(set(classes)) != len(classes):
         raise BadAnnotations(f"{path}: duplicate glosses")
     return classes
@@ -142,6 +141,18 @@ def load(request: DatasetRequest) -> ClipSet:
     clips = ClipSet(name=NAME, meta=relabel(meta, store.vocab), vocab=store.vocab,
                     landmarks=store, lacks=store.lacks)
     clips.notes["protocol"] = PROTOCOL
+    # The store keeps whatever split files it was extracted with: the claim is checked
+    # against the signers it holds, not taken on the dataset's name.
+    signers = meta["signer"].astype(str)
+    held_out = meta["split"].astype(str) != "train"
+    shared = sorted(set(signers[held_out]) & set(signers[~held_out]))
+    if shared:
+        clips.notes["protocol"] = (f"GSL split files as given in {path}; NOT signer-"
+                                   f"independent: signer(s) {', '.join(shared)} in train and "
+                                   "in val/test")
+        clips.notes.setdefault("warnings", []).append(
+            f"{path}: signer(s) {', '.join(shared)} sign in train and in val/test, so this is "
+            "not GSL's signer-independent split; extract with the official split files")
     return clips
 
 

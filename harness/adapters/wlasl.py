@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -60,10 +61,11 @@ import pandas as pd
 
 from harness.data.packing import cache_key, cached_store, file_fingerprint, open_dataset_store
 from harness.data.clips import LEFT_HAND, N_LANDMARKS, PARTS, RIGHT_HAND, SPLITS, ClipSet
-from harness.data.index import LANDMARK_SUFFIXES, TO_THE_END, VIDEO_SUFFIXES, windows
+from harness.data.index import (LANDMARK_SUFFIXES, TO_THE_END, VIDEO_SUFFIXES, read_text,
+                                windows)
 from harness.data.landmark_files import read_landmark_file
-from harness.data.store import LandmarkStore, StoreWriter, is_store
-from harness.errors import BadAnnotations, BadConfig, BadLandmarks, DatasetNotFound
+from harness.data.store import LandmarkStore, StoreWriter, is_store, validate_clip
+from harness.errors import BadAnnotations, BadConfig, BadLandmarks, BadStore, DatasetNotFound
 from harness.specs import DatasetRequest, DatasetSpec, ExtractionPlan, ExtractionRequest
 from harness.util.config import config_from_dict
 from harness.util.paths import shared_datasets
@@ -125,7 +127,9 @@ def check_video_id(video_id, where: str) -> str:
 
 
 def _int(value, what: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    # JSON's Infinity and NaN are floats that int() cannot take
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or int(value) != value:
         raise BadAnnotations(f"{where}: {what} is {value!r}, expected an integer")
     return int(value)
 
@@ -147,8 +151,9 @@ def read_class_list(path: Path) -> list[str]:
     if not path.exists():
         raise DatasetNotFound(f"{path}: not found; nslt_<N>.json files name classes by index "
                               f"and need WLASL's {CLASS_LIST} (index<TAB>gloss) beside them")
+    text = read_text(path, f"WLASL's {CLASS_LIST}: index<TAB>gloss lines")
     classes: dict[int, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         fields = line.rstrip("\n").split("\t")
@@ -196,9 +201,9 @@ def _release_rows(data: list, path: Path) -> tuple[list[dict], list[str]]:
     rows, glosses = [], []
     for label, entry in enumerate(data):
         if not isinstance(entry, dict) or not isinstance(entry.get("gloss"), str) \
-                or not isinstance(entry.get("instances"), list):
+                or not entry["gloss"].strip() or not isinstance(entry.get("instances"), list):
             raise BadAnnotations(f"{path}: entry {label} is not {{\"gloss\": str, "
-                                 "\"instances\": [...]}}")
+                                 "\"instances\": [...]}")
         glosses.append(entry["gloss"])
         for number, instance in enumerate(entry["instances"]):
             where = f"{path}: {entry['gloss']!r} instance {number}"
@@ -215,8 +220,8 @@ def _release_rows(data: list, path: Path) -> tuple[list[dict], list[str]]:
             rows.append({"clip_id": video_id, "label": label,
                          "split": _split_name(instance["split"], where),
                          "signer": "unknown" if signer is None else str(signer),
-                         "fps": float(fps) if isinstance(fps, (int, float)) and fps > 0
-                         else DEFAULT_FPS,
+                         "fps": float(fps) if isinstance(fps, (int, float))
+                         and 0 < fps < math.inf else DEFAULT_FPS,
                          "start_frame": start, "end_frame": end})
     if len(set(glosses)) != len(glosses):
         raise BadAnnotations(f"{path}: a gloss is listed twice")
@@ -255,7 +260,9 @@ def read_split_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
 def choose_split_file(folders: list[Path], vocab: int | None, named: str = "") -> Path:
     """The split file for WLASL-``vocab`` in the first folder that has one."""
     if named:
-        for candidate in [Path(named)] + [folder / named for folder in folders]:
+        # the dataset's folders first: a file of that name in the working directory is
+        # another copy (an absolute path is the same path either way)
+        for candidate in [folder / named for folder in folders] + [Path(named)]:
             if candidate.is_file():
                 return candidate
         raise DatasetNotFound(f"split_file={named}: not found (looked in "
@@ -336,13 +343,14 @@ def read_clip(path: Path, rule: str) -> tuple[np.ndarray, bool]:
         raise BadLandmarks(f"{path}: landmarks of shape {array.shape} and dtype {array.dtype}; "
                            "expected float [frames, 2, 21, 3] (MediaPipe Hands, -1 = no hand) "
                            f"or [frames, {N_LANDMARKS}, 3] (Holistic)")
+    # checked here, where the file is known: the store's own check names only the clip id
     if array.ndim == 4:
-        return hands_to_holistic(array, rule), True
+        return validate_clip(hands_to_holistic(array, rule), str(path)), True
     array = array.astype(np.float32)
     for part in PARTS.values():  # a part written as all -1 is a missing part, like NaN
         block = array[:, part]
         block[(block == MISSING).all(axis=(1, 2))] = np.nan
-    return array, False
+    return validate_clip(array, str(path)), False
 
 
 # --- where the landmarks are --------------------------------------------------------------
@@ -355,6 +363,7 @@ class Source:
     store: LandmarkStore | None = None
     store_rows: dict[str, int] | None = None
     trimmed: bool = False                # the store holds the annotated windows already
+    cut: dict[str, tuple] | None = None  # and each clip's window it was cut to
 
     @property
     def ids(self) -> set[str]:
@@ -398,7 +407,9 @@ def open_source(root: Path) -> tuple[Source, list[Path]]:
             videos = Path(os.path.commonpath(list(meta["video"].astype(str))))
             videos = videos if videos.is_dir() else videos.parent
             folders += [videos, videos.parent]
-        return Source(root, {}, store, rows, trimmed="start_frame" in meta), folders
+        trimmed = "start_frame" in meta
+        cut = dict(zip(meta["clip_id"].astype(str), windows(meta))) if trimmed else None
+        return Source(root, {}, store, rows, trimmed=trimmed, cut=cut), folders
     if not root.is_dir():
         raise DatasetNotFound(f"{root}: no such folder. {how_to_obtain(root)}")
     return Source(root / LANDMARKS_DIR, landmark_files(root / LANDMARKS_DIR)), [root]
@@ -432,6 +443,22 @@ def _pack(path: Path, rows: pd.DataFrame, vocab: list[str], source: Source, rule
         writer.extra.update({"left_out": left_out, "placed_by_rule": placed})
 
 
+def _frames(cut: tuple) -> str:
+    start, stop = cut
+    return f"[{start + 1}, {TO_THE_END if stop is None else stop}]"
+
+
+def _check_store_windows(source: Source, rows: pd.DataFrame, split_file: Path) -> None:
+    """A store cut at extraction holds only its windows' frames: one the split file now
+    windows otherwise cannot be cut again, and would be read as it was."""
+    for video_id, cut in zip(rows["clip_id"], windows(rows)):
+        if source.cut[video_id] != cut:
+            raise BadStore(f"{source.where}: clip {video_id!r} was extracted as frames "
+                           f"{_frames(source.cut[video_id])}, but {split_file} gives "
+                           f"{_frames(cut)}; extract the videos again with this split file "
+                           "(`slrbench data extract --dataset wlasl`)")
+
+
 def _rows_hash(rows: pd.DataFrame, vocab: list[str]) -> str:
     digest = hashlib.sha256(rows.to_csv(index=False).encode("utf-8"))
     digest.update("\n".join(vocab).encode("utf-8"))
@@ -454,6 +481,11 @@ def _class_names(labels, vocab: list[str], limit: int = 8) -> str:
 def load(request: DatasetRequest) -> ClipSet:
     options = config_from_dict(WlaslOptions, dict(request.options),
                                option="--data-option")
+    if request.vocab is not None and request.vocab < 2:
+        # 0 would read as no --vocab at all (the whole class list), a negative N as a slice
+        # from the end
+        raise BadConfig(f"--vocab {request.vocab}: a classifier needs at least 2 signs; use "
+                        "--vocab 2 or more")
     root = Path(request.data_dir or default_dir())
     source, folders = open_source(root)
     split_file = choose_split_file(folders, request.vocab, options.split_file)
@@ -474,6 +506,8 @@ def load(request: DatasetRequest) -> ClipSet:
         raise DatasetNotFound(f"{source.where}: none of the {len(meta)} clips listed in "
                               f"{split_file} has landmarks here (file names must be the video "
                               f"ids, e.g. {meta['clip_id'].iloc[0]}.npy)")
+    if source.cut is not None:
+        _check_store_windows(source, present_rows, split_file)
     # Keyed by what the store is made of: the rows (ids, windows, labels, splits, signers)
     # of the clips present and the landmark files behind them. The nested official files
     # (nslt_300/1000/2000 here) list the same present clips and so share one store.
@@ -518,7 +552,8 @@ def _check_classes(clips: ClipSet, vocab: list[str], split_file: Path, drop: boo
         return clips
     if not drop:
         covered = missing[0]
-        hint = f"--vocab {covered} has them all, or " if covered > 0 else ""
+        # a one-sign vocabulary is refused: no --vocab 1 to suggest
+        hint = f"--vocab {covered} has them all, or " if covered >= 2 else ""
         raise DatasetNotFound(
             f"{split_file}: {len(missing)} of the {len(vocab)} classes of WLASL{len(vocab)} "
             f"have no training clip with landmarks here: {_class_names(missing, vocab)}; "

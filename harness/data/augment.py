@@ -206,13 +206,15 @@ def resample(clip: np.ndarray, rng: np.random.Generator, low: float = 0.5,
 def temporal_mask(clip: np.ndarray, rng: np.random.Generator, max_fraction: float = 0.2
                   ) -> np.ndarray:
     """One run of consecutive frames, up to ``max_fraction`` of the clip (at least one
-    frame), blanked: every point NaN, as if nothing had been detected there."""
+    frame, at most all of them), blanked: every point NaN, as if nothing had been detected
+    there."""
     clip = _check(clip)
     out = np.array(clip, dtype=np.float32, copy=True)
     frames = len(clip)
     if frames == 0:
         return out
-    span = int(rng.integers(1, max(1, int(frames * max_fraction)) + 1))
+    # capped at the clip: a longer run has no place to start (numpy's "high <= 0")
+    span = int(rng.integers(1, min(frames, max(1, int(frames * max_fraction))) + 1))
     start = int(rng.integers(0, frames - span + 1))
     out[start:start + span] = np.nan
     return out
@@ -241,9 +243,10 @@ def spatial_mask(clip: np.ndarray, rng: np.random.Generator, size=(0.05, 0.2)) -
 # --- two clips ------------------------------------------------------------------------
 def mix_clips(first: np.ndarray, second: np.ndarray, rng: np.random.Generator,
         max_fraction: float = 0.5) -> tuple[np.ndarray, float]:
-    """CutMix in time: a run of up to ``max_fraction`` of ``first``'s frames replaced by
-    the same instants of ``second`` (re-timed to ``first``'s length). Returns the clip and
-    the share of its frames that came from ``first``, for :func:`mix_labels`.
+    """CutMix in time: a run of up to ``max_fraction`` of ``first``'s frames (at most all of
+    them) replaced by the same instants of ``second`` (re-timed to ``first``'s length).
+    Returns the clip and the share of its frames that came from ``first``, for
+    :func:`mix_labels`.
 
     Frames are swapped rather than coordinates averaged: an average of two skeletons is a
     body nobody signed, and is undefined where only one clip shows a hand."""
@@ -255,7 +258,7 @@ def mix_clips(first: np.ndarray, second: np.ndarray, rng: np.random.Generator,
     frames = len(first)
     if frames == 0 or len(second) == 0:
         return out, 1.0
-    span = int(rng.integers(0, int(frames * max_fraction) + 1))
+    span = int(rng.integers(0, min(frames, max(0, int(frames * max_fraction))) + 1))
     if span == 0:
         return out, 1.0
     start = int(rng.integers(0, frames - span + 1))

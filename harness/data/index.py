@@ -64,6 +64,19 @@ def read_index(folder: Path, index_file: Path | None = None) -> pd.DataFrame:
     return normalise_index(index, folder, str(index_file))
 
 
+def read_text(path: Path, holds: str, encoding: str = "utf-8") -> str:
+    """A dataset's text file, whole; one that cannot be read as text (not UTF-8, a folder,
+    unreadable) is a :class:`BadAnnotations` line naming ``path`` and what it ``holds``."""
+    try:
+        return Path(path).read_text(encoding=encoding)
+    except UnicodeDecodeError:
+        raise BadAnnotations(f"{path}: not UTF-8 text; it should hold {holds}") from None
+    except IsADirectoryError:
+        raise BadAnnotations(f"{path}: a folder, not a file of {holds}") from None
+    except PermissionError:
+        raise BadAnnotations(f"{path}: permission denied; make it readable") from None
+
+
 def read_text_csv(path: Path, needs: str) -> pd.DataFrame:
     """Every cell of a CSV as text (an empty cell is ``""``, never NaN); a file that cannot
     be read as one is a :class:`BadAnnotations` line naming ``path`` and what it ``needs``."""

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pandas as pd
 
 from harness.util.atomic import write_text
+from harness.data.index import read_text
 from harness.errors import BadAnnotations, DatasetNotFound
 from harness.util.paths import data_root, shared_datasets
 
@@ -56,13 +57,12 @@ def find_annotations(annotations: Path | str | None = None) -> Path:
 
 
 def _read_json(path: Path):
+    text = read_text(path, "JSON from Microsoft's MS-ASL release (re-download it)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise BadAnnotations(f"{path}: not valid JSON (line {error.lineno}, column "
                              f"{error.colno}: {error.msg}); re-download the file") from None
-    except UnicodeDecodeError:
-        raise BadAnnotations(f"{path}: not UTF-8 text; re-download the file") from None
 
 
 def load_classes(folder: Path) -> list[str]:
@@ -116,6 +116,12 @@ def check_record(record, path: Path, index: int, num_classes: int) -> None:
     if not (0 <= y0 < y1 <= 1.0001 and 0 <= x0 < x1 <= 1.0001):
         raise BadAnnotations(f"{where}: field 'box' is {record['box']}; expected "
                              "[y0, x0, y1, x1] normalised to 0-1 with y0 < y1 and x0 < x1")
+    # optional (0 or absent: the rate is read from the video), but records_frame takes it
+    # as a number
+    fps = record.get("fps")
+    if fps is not None and not (_number(fps, float) and fps >= 0):
+        raise BadAnnotations(f"{where}: field 'fps' is {fps!r}, expected a number of frames "
+                             "per second (or no such field)")
 
 
 def load_split(folder: Path, split: str, num_classes: int) -> list[dict] | None:

@@ -40,14 +40,16 @@ def group_disjoint_split(meta: pd.DataFrame, group_column: str, seed: int,
     order = _rng(seed, f"groups:{group_column}").permutation(len(groups))
     total = float(sizes.sum())
     assignment: dict = {}
-    targets = [("test", test_fraction), ("val", val_fraction)]
+    targets = [(name, fraction) for name, fraction in
+               (("test", test_fraction), ("val", val_fraction)) if fraction > 0]
     position = 0
-    for name, fraction in targets:
-        if fraction <= 0:
-            continue
+    for number, (name, fraction) in enumerate(targets):
+        # a group is kept back for each held-out split still to come, train's aside: a
+        # small group taken first could otherwise let test take all but train's last one
+        later = min(len(targets) - number - 1, max(len(order) - 2, 0))
         taken = 0.0
-        while position < len(order) - 1 and (taken == 0 or taken + sizes.iloc[order[position]] / 2
-                                               <= fraction * total):
+        while position < len(order) - 1 - later and (
+                taken == 0 or taken + sizes.iloc[order[position]] / 2 <= fraction * total):
             group = groups[order[position]]
             assignment[group] = name
             taken += sizes.loc[group]
