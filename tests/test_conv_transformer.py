@@ -353,6 +353,9 @@ def test_config_errors_name_the_option():
         config_from_dict(ConvTransformerConfig, {"kernel": "4"})
     with pytest.raises(BadConfig, match="heads"):
         config_from_dict(ConvTransformerConfig, {"dim": "30", "heads": "4"})
+    for fraction in ("-0.1", "1.5"):    # -0.1 masked one frame, 1.5 ran as the whole clip
+        with pytest.raises(BadConfig, match="temporal_mask_max"):
+            config_from_dict(ConvTransformerConfig, {"temporal_mask_max": fraction})
     assert config_from_dict(ConvTransformerConfig, {"dim": "96"}).dim == 96
 
 

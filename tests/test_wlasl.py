@@ -637,3 +637,14 @@ def test_run_with_vocab_1000_and_no_dataset_means_ms_asl(tmp_path, monkeypatch, 
     assert "slrbench data fetch --dataset msasl --vocab 1000" in line
     assert "slrbench data extract --dataset msasl" in line
     assert "--dataset wlasl --vocab 100" in line
+
+
+def test_a_split_file_without_val_clips_says_its_val_was_carved_from_train(tmp_path, data_root):
+    # the protocol read "official WLASL split (train / val / test as given)" all the same
+    clips = {f"{label}tr{i}": ("train", label, 1, -1, two_hands(6))
+             for label in range(len(CLASSES)) for i in range(4)}
+    clips.update({f"{label}te": ("test", label, 1, -1, two_hands(6))
+                  for label in range(len(CLASSES))})
+    loaded, manifest = load(write_dataset(tmp_path / "w", clips))
+    assert (loaded.meta["split"] == "val").any()
+    assert manifest.protocol.endswith("; val carved from train (split seed 0)"), manifest.protocol

@@ -56,6 +56,10 @@ def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitM
     if not (split == "val").any():
         clips.meta["split"] = carve_validation(clips.meta, request.split_seed).to_numpy()
         split = clips.meta["split"]
+        protocol = clips.notes.get("protocol", "as given")
+        if "carved" not in protocol:      # "official split (as given)" no longer says it all
+            clips.notes["protocol"] = (f"{protocol}; val carved from train (split seed "
+                                       f"{request.split_seed})")
     bad = sorted(set(split) - set(SPLITS))
     if bad:
         raise BadConfig(f"{dataset}: unknown split names {bad}; use train, val or test")

@@ -94,7 +94,7 @@ class ConvTransformerConfig:
                 bad(f"{name}={getattr(self, name)}; use a value in [0, 1)")
         for name in ("late_dropout_start", "flip_prob", "affine_prob", "resample_prob",
                      "temporal_mask_prob", "spatial_mask_prob", "hand_affine_prob",
-                     "finger_bend_prob", "mix_prob"):
+                     "finger_bend_prob", "mix_prob", "temporal_mask_max"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 bad(f"{name}={getattr(self, name)}; use a value in [0, 1]")
         if not 0.0 < self.resample_min <= self.resample_max:
