@@ -308,6 +308,27 @@ def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path, opti
         model.export(tmp_path / "small.pt", "torchscript")
 
 
+def test_a_hands_only_models_graph_blanks_the_parts_it_never_saw(signo, asl, tmp_path):
+    # given a Holistic clip, signo's graph read the pose it was never trained on (the
+    # harness blanks it before the PyTorch model predicts; the graph runs without it)
+    from harness.api import FACE, POSE
+    from plugins.conv_transformer.export import onnx_predict_proba, sidecar_path
+    model = ConvTransformerModel(ConvTransformerConfig(**{**TINY, "epochs": 1}),
+                                 signo.num_classes, signo.vocab, signo.info.lacks)
+    model.fit(signo.split("train"), signo.split("val"), RunContext(seed=0))
+    out = model.export(tmp_path / "hands.onnx", "onnx")
+    assert "pose and face set to NaN" in json.loads(sidecar_path(out).read_text())["preprocessing"]
+    holistic = [asl.clip(i) for i in range(0, len(asl), 12)]
+    blanked = [c.copy() for c in holistic]
+    for clip in blanked:
+        clip[:, POSE] = clip[:, FACE] = np.nan
+    expected = model.predict_rows([model.rows(select(c)) for c in blanked])
+    got = onnx_predict_proba(out, holistic)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    unblanked = model.predict_rows([model.rows(select(c)) for c in holistic])
+    assert np.abs(unblanked - expected).max() > 1e-2          # the pose did change answers
+
+
 @pytest.mark.slow       # two conversions through litert-torch: about 20 s
 def test_a_small_model_exports_to_tflite_with_the_same_answers(asl, tmp_path):
     from plugins.conv_transformer.tflite import (signature_for, sidecar_path,

@@ -254,3 +254,16 @@ def test_pooled_logreg_still_loads_models_saved_without_a_format(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(meta), encoding="utf-8")
     np.testing.assert_array_equal(load(tmp_path).predict_proba(clips.unlabelled()),
                                   model.predict_proba(clips.unlabelled()))
+
+
+def test_pooled_logreg_weights_of_another_shape_are_named_at_load(tmp_path):
+    # they met the features as numpy's matmul ValueError, a traceback, at predict time
+    clips = _clips()
+    model, load = _baseline(clips)
+    model.save(tmp_path)
+    weights = tmp_path / "pooled_logreg.npz"
+    with np.load(weights) as arrays:
+        saved = dict(arrays)
+    np.savez(weights, **{**saved, "coef": saved["coef"][:, :-3]})
+    with pytest.raises(BadSavedModel, match="pooled_logreg.npz: arrays of shapes"):
+        load(tmp_path)

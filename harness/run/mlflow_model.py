@@ -111,7 +111,9 @@ class SlrbenchPyfunc:
             return ClipSet(name="input", meta=meta, vocab=vocab,
                            videos=ArrayVideos([array.astype(np.uint8, copy=False)]))
         from harness.data.store import validate_clip
+        from harness.run.predict import as_trained
         clip = validate_clip(array.astype(np.float32, copy=False), "MLflow model input")
+        clip = as_trained(clip, self.loaded.info.get("lacks") or (), "MLflow model input")
         return ClipSet(name="input", meta=meta, vocab=vocab, landmarks=ArrayLandmarks([clip]))
 
     def predict(self, model_input, params=None) -> pd.DataFrame:
@@ -122,7 +124,13 @@ class SlrbenchPyfunc:
             # unexpected error whose text is buried in a traceback
             from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
-        proba = np.asarray(self.loaded.model.predict_proba(clips.unlabelled()), dtype=np.float64)
+        from harness.run.predict import probabilities
+        try:
+            proba = probabilities(self.loaded, clips, ["MLflow model input"])
+        except SlrbenchError as error:
+            # the model's fault, not the caller's (HTTP 500), said in one line
+            from mlflow.exceptions import MlflowException
+            raise MlflowException(str(error)) from None
         return predictions_frame(proba, self.loaded.vocab)
 
 

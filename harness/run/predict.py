@@ -7,8 +7,8 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from harness.data.clips import ArrayLandmarks, ClipSet
-from harness.errors import BadConfig, BadVideo
+from harness.data.clips import PARTS, ArrayLandmarks, ClipSet
+from harness.errors import BadConfig, BadLandmarks, BadSavedModel, BadVideo
 from harness.extract.pipeline import extract_videos
 from harness.data.landmark_files import read_landmark_file
 from harness.run.tracking import LoadedModel, opened_model
@@ -24,9 +24,58 @@ def clipset_from_arrays(arrays: list[np.ndarray], vocab, fps: float = 30.0) -> C
                    landmarks=ArrayLandmarks(arrays))
 
 
-def rank(loaded: LoadedModel, arrays: list[np.ndarray], top: int) -> list[list[tuple[str, float]]]:
+def as_trained(array: np.ndarray, lacks, where: str) -> np.ndarray:
+    """A clip as the model's training clips looked: the parts they lacked (signo and WLASL
+    hold hands only) blanked.
+
+    A model never saw those parts and reads them wrongly: given the pose and face of a
+    Holistic clip (a video, an asl-signs or .pose file), signo's pooled_logreg anchored the
+    hands at the shoulders and its top-1 on signo's own test clips fell from 0.968 to 0.083.
+    """
+    blanked = [part for part in lacks if part in PARTS]
+    if not any(np.isfinite(array[:, PARTS[part]]).any() for part in blanked):
+        return array
+    array = array.copy()
+    for part in blanked:
+        array[:, PARTS[part]] = np.nan
+    if np.isnan(array).all():
+        read = [part.replace("_", " ") for part in PARTS if part not in blanked]
+        raise BadLandmarks(f"{where}: no {' or '.join(read)} landmark in any frame, and this "
+                           f"model was trained on those alone (its training data had no "
+                           f"{', '.join(part.replace('_', ' ') for part in blanked)}); drop "
+                           "the clip or use a model trained on what it holds")
+    return array
+
+
+def rank(loaded: LoadedModel, arrays: list[np.ndarray], top: int,
+         names: list[str] | None = None) -> list[list[tuple[str, float]]]:
+    names = names or [f"clip {i}" for i in range(len(arrays))]
+    lacks = loaded.info.get("lacks") or ()
+    arrays = [as_trained(array, lacks, name) for array, name in zip(arrays, names)]
     clips = clipset_from_arrays(arrays, loaded.vocab)
-    return top_glosses(loaded.model.predict_proba(clips.unlabelled()), loaded.vocab, top)
+    return top_glosses(probabilities(loaded, clips, names), loaded.vocab, top)
+
+
+def probabilities(loaded: LoadedModel, clips: ClipSet, names: list[str]) -> np.ndarray:
+    """The model's probabilities for ``clips``: one finite row per clip, one column per sign
+    of its vocabulary. Its run held its test predictions to that, so a saved model that
+    fails it was changed since (weights of another vocabulary printed the glosses of the
+    wrong classes, or an IndexError) or met a clip its plugin cannot take ("nan%")."""
+    proba = np.asarray(loaded.model.predict_proba(clips.unlabelled()), dtype=np.float64)
+    expected = (len(clips), len(loaded.vocab))
+    if proba.shape != expected:
+        raise BadSavedModel(f"the saved {loaded.spec.name} model gave probabilities of shape "
+                            f"{proba.shape}, expected {expected} (a row per clip, a column "
+                            "per sign of its slrbench.json): its weights and vocabulary do not "
+                            "belong together; fetch the run's artifacts again or train the "
+                            "model again")
+    broken = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+    if len(broken):
+        raise BadSavedModel(f"{names[broken[0]]}: the saved {loaded.spec.name} model gave NaN "
+                            "or inf probabilities for this clip (damaged weights, or a clip "
+                            "its plugin cannot take); fetch the run's artifacts again, or "
+                            "report it with the clip")
+    return proba
 
 
 def is_video(path: Path) -> bool:
@@ -73,7 +122,7 @@ def rank_videos(loaded: LoadedModel, paths: list[Path], top: int) -> list[list[t
     if not_video:
         raise BadVideo(f"{not_video[0]}: this run's model reads videos, not landmark files")
     clips = clipset_from_videos(paths, loaded.vocab, cache_dir() / "videos")
-    return top_glosses(loaded.model.predict_proba(clips.unlabelled()), loaded.vocab, top)
+    return top_glosses(probabilities(loaded, clips, [str(p) for p in paths]), loaded.vocab, top)
 
 
 def predict_files(run_id: str, paths: Iterable[Path], tracking_uri: str | None = None,
@@ -88,5 +137,6 @@ def predict_files(run_id: str, paths: Iterable[Path], tracking_uri: str | None =
         else:
             inputs = read_inputs(paths, verbose)
             expanded = [path for path, _ in inputs]
-            ranked = rank(loaded, [array for _, array in inputs], top)
+            ranked = rank(loaded, [array for _, array in inputs], top,
+                          [str(path) for path in expanded])
     yield from zip(expanded, ranked)

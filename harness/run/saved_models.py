@@ -117,7 +117,11 @@ def load_failure(error: BaseException, directory: Path, owner: str) -> BadSavedM
 def _file_being_read(error: BaseException, directory: Path) -> Path | None:
     import traceback
     found = None
-    for frame, _ in traceback.walk_tb(error.__traceback__):
+    # from the frame below the one that caught the error: the catcher's own locals (the
+    # model's slrbench.json) are no file the plugin was reading, and named it when a
+    # weights archive lacked an array
+    tb = error.__traceback__
+    for frame, _ in traceback.walk_tb(tb.tb_next if tb is not None else None):
         for value in frame.f_locals.values():
             if isinstance(value, (str, Path)) and len(str(value)) < 4096:
                 path = Path(value)

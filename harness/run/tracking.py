@@ -528,7 +528,7 @@ def download_artifacts(run_id: str, path: str, uri: str | None = None,
                        destination: Path | None = None) -> Path:
     mlflow_client, resolved = client(uri)
     try:
-        mlflow_client.get_run(run_id)
+        run = mlflow_client.get_run(run_id)
     except Exception:  # noqa: BLE001
         raise TrackingError(f"no run {run_id!r} in {resolved}; list runs with "
                             "`slrbench runs` or pass --tracking-uri") from None
@@ -540,12 +540,45 @@ def download_artifacts(run_id: str, path: str, uri: str | None = None,
             missing = not mlflow_client.list_artifacts(run_id, path)
         except Exception:  # noqa: BLE001
             missing = False
+        if missing and run.info.status == "RUNNING":
+            # a run saves its model last: "failed before saving" would send the user to
+            # train again a model that is still training
+            from harness.util.process import GONE, state
+            tags = run.data.tags
+            if state(tags.get(TAG + "pid"), tags.get(TAG + "host"),
+                     tags.get(TAG + "process_start")) == GONE:
+                raise TrackingError(f"run {run_id} has no {path}/ artifacts in {resolved}: it "
+                                    "shows RUNNING but its process is gone (killed before "
+                                    "saving them); `slrbench runs --clean-stale` marks it "
+                                    "FAILED; train the model again") from None
+            raise TrackingError(f"run {run_id} is still running: its {path}/ artifacts are "
+                                "saved when it finishes; wait for it (`slrbench runs` lists "
+                                "it) and predict then") from None
         if missing:
             raise TrackingError(f"run {run_id} has no {path}/ artifacts in {resolved} (deleted, "
                                 "or the run failed before saving them); train the model "
                                 "again") from None
+        unreadable = _unreadable_artifact(run.info.artifact_uri, path)
+        if unreadable is not None:
+            raise TrackingError(f"{unreadable}: permission denied reading run {run_id}'s "
+                                f"{path}/ artifacts; make it readable for this user") from None
         raise TrackingError(f"cannot fetch {path}/ of run {run_id} from {resolved}: "
                             f"{describe_failure(error)}") from None
+
+
+def _unreadable_artifact(artifact_uri: str, path: str) -> Path | None:
+    """The first file or folder under a local artifact store's ``path`` that this user
+    cannot read: MLflow says only "please ensure that the path is correct"."""
+    parsed = urlparse(artifact_uri)
+    if parsed.scheme not in ("", "file"):
+        return None
+    root = Path(unquote(parsed.path)) / path
+    if not root.exists():
+        return None
+    for entry in (root, *sorted(root.rglob("*"))):
+        if not os.access(entry, os.R_OK | (os.X_OK if entry.is_dir() else 0)):
+            return entry
+    return None
 
 
 @contextlib.contextmanager

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.api import (PARTS, BadConfig, ClipSet, ClipSetInfo, ModelSpec, RunContext,
-                         Unlabelled, atomic_path, hookimpl, read_model_meta, shoulder_normalise,
-                         write_model_meta)
+from harness.api import (N_LANDMARKS, PARTS, BadConfig, BadSavedModel, ClipSet, ClipSetInfo,
+                         ModelSpec, RunContext, Unlabelled, atomic_path, hookimpl,
+                         read_model_meta, shoulder_normalise, write_model_meta)
 
 FORMAT = "slrbench-pooled_logreg/1"
 META_FILE = "config.json"
@@ -68,6 +68,11 @@ def pooled_features(clip: np.ndarray, config: PooledLogRegConfig) -> np.ndarray:
         blocks.extend(stats)
         blocks.append(np.array([present.mean()], dtype=np.float32))
     return np.nan_to_num(np.concatenate(blocks)).astype(np.float32)
+
+
+def feature_width(config: PooledLogRegConfig) -> int:
+    """Four statistics of every coordinate of each part, and the share of frames it is seen."""
+    return sum(4 * 3 * len(range(N_LANDMARKS)[PARTS[part]]) + 1 for part in config.parts)
 
 
 def feature_matrix(clips, config: PooledLogRegConfig) -> np.ndarray:
@@ -135,6 +140,15 @@ class PooledLogReg:
         with np.load(Path(path) / WEIGHTS_FILE, allow_pickle=False) as arrays:
             model.mean, model.scale = arrays["mean"], arrays["scale"]
             model.coef, model.intercept = arrays["coef"], arrays["intercept"]
+        # weights of another configuration or vocabulary met the features as a matmul error
+        width, shapes = feature_width(config), {name: getattr(model, name).shape for name in
+                                                ("mean", "scale", "coef", "intercept")}
+        if shapes != {"mean": (width,), "scale": (width,), "coef": (info.num_classes, width),
+                      "intercept": (info.num_classes,)}:
+            raise BadSavedModel(f"{Path(path) / WEIGHTS_FILE}: arrays of shapes {shapes} do not "
+                                f"fit {info.num_classes} signs and {width} pooled features of "
+                                f"parts {list(config.parts)}; fetch the run's artifacts again "
+                                "or train the model again")
         return model
 
 

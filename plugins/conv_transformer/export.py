@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.api import N_LANDMARKS, SlrbenchError, atomic_paths
+from harness.api import N_LANDMARKS, PARTS, SlrbenchError, atomic_paths
 from plugins.conv_transformer.features import (SUBSET, clip_features, subsample,
                                                trim_in_place)
 
@@ -34,16 +34,29 @@ OPSET = 18
 class RawLandmarksModel(nn.Module):
     """Raw ``[T, 543, 3]`` landmarks -> ``[1, classes]`` probabilities, preprocessing included."""
 
-    def __init__(self, net: nn.Module, config, max_frames: int | None = None):
+    def __init__(self, net: nn.Module, config, max_frames: int | None = None,
+                 lacks: tuple[str, ...] = ()):
         """``config``: the model's ConvTransformerConfig (its input options); ``max_frames``
-        the frames the network reads (default: the config's)."""
+        the frames the network reads (default: the config's); ``lacks``: the parts its
+        training data had none of, blanked in the input as the harness blanks them."""
         super().__init__()
         self.net, self.config = net, config
         self.max_frames = config.max_frames if max_frames is None else max_frames
         self.register_buffer("subset", torch.as_tensor(SUBSET, dtype=torch.int64))
+        lacked = [i for part in lacks if part in PARTS for i in range(N_LANDMARKS)[PARTS[part]]]
+        blanked = np.isin(SUBSET, lacked)
+        # NaN where blanked, 1 elsewhere: a product keeps the graph one elementwise step
+        self.register_buffer("keep", torch.as_tensor(
+            np.where(blanked, np.nan, 1.0)[None, :, None], dtype=torch.float32)
+            if blanked.any() else None)
+
+    def subset_points(self, landmarks: torch.Tensor) -> torch.Tensor:
+        """``[T, 543, 3]`` -> the model's ``[T, 59, 3]`` points, its lacked parts NaN."""
+        points = landmarks.index_select(1, self.subset)
+        return points if self.keep is None else points * self.keep
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
-        points = subsample(landmarks.index_select(1, self.subset), self.max_frames)
+        points = subsample(self.subset_points(landmarks), self.max_frames)
         return self.answer(points, torch.ones(points.shape[:1], dtype=torch.bool,
                                               device=points.device))
 
@@ -93,7 +106,7 @@ def export_onnx(model, path: Path) -> Path:
         0.2, 0.8, size=(24, N_LANDMARKS, 3)).astype(np.float32))
     frames = torch.export.Dim("frames", min=1, max=100_000)
     with writing_export(model, path) as (graph, side), quiet_conversion("torch.onnx"):
-        wrapped = RawLandmarksModel(model.net, cfg).eval()
+        wrapped = RawLandmarksModel(model.net, cfg, lacks=model.lacks).eval()
         torch.onnx.export(wrapped, (example,), str(graph), input_names=[INPUT],
                           output_names=[OUTPUT], dynamic_shapes={"landmarks": {0: frames}},
                           opset_version=OPSET, dynamo=True, external_data=False)
@@ -128,8 +141,11 @@ def graph_description(model) -> dict:
     anchoring = "shoulder-anchored" if cfg.anchor == "shoulders" else "per-clip"
     trimming = ", hand-less frames at either end dropped" if cfg.trim else ""
     angles = ", finger angles" if cfg.hand_angles else ""
+    blanked = (f"{' and '.join(model.lacks)} set to NaN (its training data had none), "
+               if model.lacks else "")
     return {"layout": LAYOUT,
-            "preprocessing": f"inside the graph (landmark subset, {anchoring} normalisation"
+            "preprocessing": f"inside the graph ({blanked}landmark subset, {anchoring} "
+                             "normalisation"
                              f"{angles}, temporal differences, at most {cfg.max_frames} "
                              f"frames{trimming})",
             "output": {"name": OUTPUT, "shape": [1, model.num_classes],

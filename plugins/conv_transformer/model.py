@@ -44,10 +44,13 @@ class ConvTransformerModel:
     export_formats = ("onnx", "tflite")
 
     def __init__(self, config: ConvTransformerConfig, num_classes: int,
-                 vocab: tuple[str, ...] = ()):
+                 vocab: tuple[str, ...] = (), lacks: tuple[str, ...] = ()):
+        """``lacks``: the Holistic parts its dataset has none of (the harness blanks them in
+        what it predicts on; an exported graph, used without the harness, does it itself)."""
         self.config = config
         self.num_classes = int(num_classes)
         self.vocab = tuple(vocab)
+        self.lacks = tuple(lacks)
         self.device = "cpu"
         self.net = new_net(config, self.num_classes)
 
@@ -115,7 +118,7 @@ class ConvTransformerModel:
         # its run's saved config lacks the fields, so the config arrived with today's defaults
         config = dataclasses.replace(config, hand_angles=bool(meta.get("hand_angles", False)),
                                      hand_gap=int(meta.get("hand_gap", 0)))
-        model = cls(config, info.num_classes, tuple(info.vocab))
+        model = cls(config, info.num_classes, tuple(info.vocab), tuple(info.lacks))
         load_state_dict(path / WEIGHTS_FILE, model.net)
         return model
 
@@ -140,4 +143,5 @@ def build(config: ConvTransformerConfig, info: ClipSetInfo) -> ConvTransformerMo
     if not info.has_landmarks:
         raise SlrbenchError(f"conv_transformer needs landmarks but dataset {info.name!r} has "
                             "only videos; extract them with `slrbench data extract`")
-    return ConvTransformerModel(config, info.num_classes, tuple(info.vocab))
+    return ConvTransformerModel(config, info.num_classes, tuple(info.vocab),
+                                tuple(info.lacks))

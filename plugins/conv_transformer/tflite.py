@@ -73,8 +73,9 @@ class FixedLengthModel(RawLandmarksModel):
     every step at a fixed size: the clip subsampled to at most ``slots`` frames as the
     model does (``i * T // slots``), the slots past it padding the network masks."""
 
-    def __init__(self, net: nn.Module, config, signature: Signature):
-        super().__init__(net, config, signature.slots)
+    def __init__(self, net: nn.Module, config, signature: Signature,
+                 lacks: tuple[str, ...] = ()):
+        super().__init__(net, config, signature.slots, lacks)
         self.buffer = signature.buffer
 
     def forward(self, landmarks: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
@@ -83,7 +84,7 @@ class FixedLengthModel(RawLandmarksModel):
         slot = torch.arange(self.max_frames, device=landmarks.device)
         valid = slot < kept
         index = torch.where(valid, slot * length // kept, torch.zeros_like(slot))
-        points = landmarks.index_select(1, self.subset).index_select(0, index)
+        points = self.subset_points(landmarks).index_select(0, index)
         points = torch.where(valid[:, None, None], points,
                              torch.full_like(points, float("nan")))
         return self.answer(points, valid)
@@ -126,7 +127,8 @@ def export_tflite(model, path: Path) -> Path:
     converter = None
     with writing_export(model, path) as (graph, side), quiet_conversion(*LOGGERS):
         for signature in signatures(cfg.max_frames):
-            fixed = NamedOutput(FixedLengthModel(model.net, cfg, signature)).eval()
+            fixed = NamedOutput(FixedLengthModel(model.net, cfg, signature,
+                                                 model.lacks)).eval()
             example = {k: torch.from_numpy(v) for k, v in buffer_input(empty, signature).items()}
             add = converter.signature if converter else litert_torch.signature
             converter = add(signature.name, fixed, sample_kwargs=example)
