@@ -325,8 +325,9 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
 @click.option("--vocab", "vocabs", default=None,
               help="Vocabulary sizes, e.g. 100,200,500,1000 (default: the whole vocabulary).")
 @click.option("--seeds", default="3", show_default=True,
-              help="A count N (seeds 0..N-1) or a list such as 0,1,2.")
-@click.option("--split-seed", type=int, default=0, show_default=True)
+              help="A count N (seeds 0..N-1) or a list such as 0,1,2 (one seed 7: '7,').")
+@click.option("--split-seed", type=int, default=0, show_default=True,
+              help="Seed of generated splits, the same for every run of the grid.")
 @click.option("--epochs", type=int, default=None,
               help="Epoch budget of the models that train by epochs.")
 @click.option("--set", "sets", multiple=True, metavar="[MODEL.]KEY=VALUE",
@@ -335,12 +336,16 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
 @click.option("--data-option", "data_options", multiple=True, metavar="KEY=VALUE",
               help=DATA_OPTION_HELP)
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
-              show_default=True)
+              show_default=True,
+              help="local: a process pool on this machine; ray: Ray tasks (extra [ray]), on "
+                   "a local instance or the cluster at --address.")
 @click.option("--address", default=None,
               help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--max-parallel", type=int, default=None,
               help="Runs at once (local default: CPU cores / --cpus-per-run).")
-@click.option("--cpus-per-run", type=float, default=1.0, show_default=True)
+@click.option("--cpus-per-run", type=float, default=1.0, show_default=True,
+              help="CPUs each run gets: its threads on the local backend (at most this "
+                   "machine's), its Ray resource with --backend ray.")
 @click.option("--gpus-per-run", type=float, default=0.0, show_default=True,
               help="GPUs each Ray task declares.")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
@@ -382,7 +387,8 @@ def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed,
                                                "in MLflow (skipped)"))
         return
     try:
-        result = sweep.run_grid(config, on_event=say)
+        with naming_the_file():     # e.g. a file's vocab larger than the dataset's
+            result = sweep.run_grid(config, on_event=say)
     except sweep.SweepInterrupted as stop:
         console.print(sweep_view.summary_table(stop.result))
         click.secho("interrupted: finished runs are kept in MLflow; run the same command "

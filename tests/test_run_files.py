@@ -92,6 +92,11 @@ def test_a_sweep_file_plans_the_grid_and_flags_override_it(tracking_uri, tmp_pat
     ('model = "pooled_logreg"\nseed = -1\n', ["run.toml: key 'seed': --seed -1: a seed"]),
     ('model = "pooled_logreg"\ndataset = "asl-signs"\nvocab = 0\n',
      ["run.toml: key 'vocab': --vocab 0"]),
+    # a name no plugin has is the file's too
+    ('model = "pooled_logrg"\n', ["run.toml: key 'model': unknown model 'pooled_logrg'"]),
+    ('model = "pooled_logrg"\n[set]\nC = 1\n', ["run.toml: key 'model': unknown model"]),
+    ('model = "pooled_logreg"\ndataset = "singo"\n',
+     ["run.toml: key 'dataset': unknown dataset 'singo'"]),
 ])
 def test_bad_run_files_are_one_line_naming_file_and_key(tmp_path, text, words):
     path = tmp_path / "run.toml"
@@ -122,6 +127,11 @@ def test_bad_sweep_files_and_a_missing_file(tmp_path):
     # a value typed on the command line is the command line's, even with a file
     result = invoke("sweep", "--config", path, "--seeds", "0", "--dry-run")
     assert result.exit_code == 2 and result.output.startswith("error: --seeds '0'")
+    path.write_text('models = ["pooled_logreg", "lstmm"]\ndataset = "signo"\n')
+    for dry_run in ((), ("--dry-run",)):  # a sweep that would run names the file as well
+        result = invoke("sweep", "--config", path, *dry_run)
+        assert result.exit_code == 2 and "grid.toml: key 'models': unknown model 'lstmm'" \
+            in result.output, result.output
     missing = invoke("run", "--config", tmp_path / "nope.toml")
     assert missing.exit_code == 2 and "nope.toml: no such run file" in missing.output
     assert invoke("run").exit_code == 2 and "--model is required" in invoke("run").output
@@ -148,3 +158,23 @@ def test_dump_reads_back_through_the_same_parser(tmp_path):
     assert read["dataset"] == "gsl" and read["data_dir"] == Path(tmp_path / "a b")
     assert set(read["sets"]) == {"stages=3", "lr=0.0005", "dims=x,y", "weights=none",
                                  "mirror=true", 'name=quote " and \\ slash'}
+
+
+def test_a_typed_set_overrides_the_files_scoped_one(tmp_path):
+    """`--set C=2` is for every model, so it replaces the file's [set.pooled_logreg] C too;
+    it was kept beside it, and the file's value won as the more specific."""
+    from harness.sweep.plan import SweepConfig, model_plans
+    from harness.util.config import parse_set_options
+    grid = tmp_path / "grid.toml"
+    grid.write_text('models = ["pooled_logreg", "keyframe_mlp"]\n'
+                    "[set.pooled_logreg]\nC = 0.25\nmax_iter = 50\n")
+    file_values = run_file.read(grid, "sweep")
+
+    def plans(*typed: str):
+        merged = run_file.merge("sweep", file_values, {"sets": typed}, ["sets"], str(grid))
+        return model_plans(SweepConfig(models=merged["models"],
+                                       overrides=parse_set_options(merged["sets"])))
+
+    assert plans("C=2")["pooled_logreg"].overrides == {"C": "2", "max_iter": "50"}
+    assert plans("pooled_logreg.C=3")["pooled_logreg"].overrides["C"] == "3"
+    assert plans("keyframe_mlp.stages=2")["pooled_logreg"].overrides["C"] == "0.25"

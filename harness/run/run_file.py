@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from harness.errors import BadConfig
+from harness.errors import BadConfig, UnknownPlugin
 
 TABLES = ("set", "data-option")          # multi-valued KEY=VALUE options
 
@@ -60,6 +60,8 @@ SWEEP_KEYS = tuple(Key(*k) for k in (
     ("dry-run", "dry_run", "bool"), ("system-metrics", "system_metrics", "bool")))
 
 KEYS = {"run": RUN_KEYS, "sweep": SWEEP_KEYS}
+# keys that name plugins: the registry's "unknown model 'x'" is about them
+PLUGIN_KEYS = {"model": "model", "models": "model", "dataset": "dataset"}
 REQUIRED = {"run": ("model",), "sweep": ("models",)}
 _KIND_WORDS = {"str": "a string", "path": "a string (a path)", "int": "an integer",
                "float": "a number", "bool": "true or false",
@@ -157,7 +159,8 @@ def read(path: Path | str, command: str) -> dict[str, Any]:
     path = Path(path)
     keys = {key.name: key for key in KEYS[command]}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: an editor's byte-order mark was "not valid TOML" at line 1, column 1
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise BadConfig(f"{path}: no such {command} file") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -189,8 +192,12 @@ def _check_sets(path: Path, values: dict[str, Any]) -> None:
     names = values.get("model") or values.get("models")
     if not names or not values.get("sets"):
         return
-    specs = {name: registry.model(name) for name in
-             (n.strip() for n in str(names).split(",")) if name}
+    try:
+        specs = {name: registry.model(name) for name in
+                 (n.strip() for n in str(names).split(",")) if name}
+    except UnknownPlugin as error:
+        key = "model" if "model" in values else "models"
+        raise UnknownPlugin(f"{path}: key {key!r}: {error}") from None
     for item in values["sets"]:
         key, _, text = item.partition("=")
         owner, dot, option = key.rpartition(".")
@@ -211,17 +218,19 @@ def _check_sets(path: Path, values: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def naming_the_file(path: Path | None, command: str, file_values: dict[str, Any],
                     given: Iterable[str]):
-    """An option's error (``--seed -1: ...``, raised where the value is checked) about a
-    value that came from ``path`` names the file and its key, as the file's type errors do."""
+    """An option's error (``--seed -1: ...``, raised where the value is checked), or an
+    unknown model or dataset, about a value that came from ``path`` names the file and its
+    key, as the file's type errors do."""
     try:
         yield
-    except BadConfig as error:
+    except (BadConfig, UnknownPlugin) as error:
         text = str(error)
         from_file = [key for key in KEYS[command]
                      if key.param in file_values and key.param not in set(given)]
         for key in from_file:
-            if re.match(rf"--{re.escape(key.name)}\b", text):
-                raise BadConfig(f"{path}: key {key.name!r}: {text}") from None
+            if re.match(rf"--{re.escape(key.name)}\b", text) or \
+                    text.startswith(f"unknown {PLUGIN_KEYS.get(key.name)} "):
+                raise type(error)(f"{path}: key {key.name!r}: {text}") from None
         raise
 
 
@@ -235,7 +244,9 @@ def merge(command: str, file_values: dict[str, Any], params: dict[str, Any],
         if key.param not in file_values:
             continue
         if key.kind == "table":
-            merged[key.param] = tuple(file_values[key.param]) + tuple(params.get(key.param) or ())
+            typed = tuple(params.get(key.param) or ())
+            scoped = command == "sweep" and key.name == "set"
+            merged[key.param] = _not_retyped(file_values[key.param], typed, scoped) + typed
         elif key.param not in given:
             merged[key.param] = file_values[key.param]
     for name in REQUIRED[command]:
@@ -243,6 +254,22 @@ def merge(command: str, file_values: dict[str, Any], params: dict[str, Any],
             raise BadConfig(f"--{name} is required: give it on the command line or as "
                             f"{name!r} in {where}")
     return merged
+
+
+def _not_retyped(file_items: Iterable[str], typed: Iterable[str], scoped: bool) -> tuple:
+    """The file's ``KEY=VALUE`` entries the command line does not set again. A typed
+    ``--set K`` sets K for every model, so it replaces the file's ``[set.MODEL] K`` too:
+    kept, that entry won as the more specific one and the typed value was ignored."""
+    def key(item: str) -> str:
+        return item.partition("=")[0].strip()
+
+    def option(name: str) -> str:
+        _, dot, unscoped = name.partition(".")
+        return unscoped if scoped and dot else name
+
+    retyped = {key(item) for item in typed}
+    return tuple(item for item in file_items
+                 if key(item) not in retyped and option(key(item)) not in retyped)
 
 
 # --- writing -------------------------------------------------------------------------------

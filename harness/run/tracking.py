@@ -243,20 +243,38 @@ def experiment_name(dataset: str, vocab: int) -> str:
 def ensure_experiment(mlflow_client, name: str, uri: str) -> str:
     try:
         experiment = mlflow_client.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        root = artifact_root(uri)
-        location = f"{root}/{name}" if root else None
-        try:
-            return mlflow_client.create_experiment(name, artifact_location=location)
-        except Exception:  # noqa: BLE001 - another process may just have created it
-            experiment = mlflow_client.get_experiment_by_name(name)
-            if experiment is None:
-                raise
-            return experiment.experiment_id
+        if experiment is None:
+            return _create_experiment(mlflow_client, name, uri)
     except Exception as error:  # noqa: BLE001
         raise TrackingError(f"cannot create experiment {name!r} in {uri}: "
                             f"{describe_failure(error)}") from None
+    require_active(experiment, uri)
+    return experiment.experiment_id
+
+
+def _create_experiment(mlflow_client, name: str, uri: str) -> str:
+    root = artifact_root(uri)
+    location = f"{root}/{name}" if root else None
+    try:
+        return mlflow_client.create_experiment(name, artifact_location=location)
+    except Exception:  # noqa: BLE001 - another process may just have created it
+        experiment = mlflow_client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def require_active(experiment, uri: str) -> None:
+    """An experiment deleted in MLflow (its UI's trash) keeps its name, takes no new run
+    and lets no new experiment have the name: every run failed with MLflow's own words
+    after its data was loaded, each run of a sweep alike. Said once, with the ways out."""
+    if experiment.lifecycle_stage != "deleted":
+        return
+    store, number = f"MLFLOW_TRACKING_URI={uri}", experiment.experiment_id
+    raise TrackingError(f"experiment {experiment.name!r} in {uri} is deleted (in MLflow's "
+                        f"trash): restore it with `{store} mlflow experiments restore "
+                        f"--experiment-id {number}`, or remove it for good with `{store} "
+                        f"mlflow gc --experiment-ids {number}`")
 
 
 def package_versions() -> dict[str, str]:
@@ -512,15 +530,19 @@ def _search_runs(uri: str | None, experiments: Iterable[str] | None,
             raise TrackingError(f"no experiment named {', '.join(map(repr, missing))} in "
                                 f"{resolved}")
     else:
-        names = [e.name for e in mlflow_client.search_experiments() if e.name != "Default"]
+        # Default too: `run --experiment Default` records there, and its runs (a stale
+        # one among them) were in no listing, report or clean-up
+        names = [e.name for e in mlflow_client.search_experiments()]
     if not names:
         return pd.DataFrame()
     mlflow.set_tracking_uri(resolved)
     query = "attributes.status = 'FINISHED'" if finished_only else ""
     runs = mlflow.search_runs(experiment_names=names, filter_string=query, max_results=50000,
                               output_format="pandas")
-    if len(runs) and f"tags.{TAG}model" in runs:
-        runs = runs[runs[f"tags.{TAG}model"].notna()]
+    # Another tool's runs (no slrbench tags) are left out, also where they are all the
+    # experiment holds: kept, they reached `runs` without the columns it lists (KeyError).
+    model = f"tags.{TAG}model"
+    runs = runs[runs[model].notna()] if model in runs else runs.iloc[0:0]
     return runs.reset_index(drop=True)
 
 

@@ -101,7 +101,9 @@ def execute_job(job: Job) -> Outcome:
     except KeyboardInterrupt:
         return Outcome("killed", error="stopped before it finished",
                        seconds=time.perf_counter() - started)
-    except Exception as error:  # noqa: BLE001 - one run's failure must not stop the sweep
+    # SystemExit too: a plugin's sys.exit (argparse reading the worker's argv, a library's
+    # usage error) failed its run and then ended the whole sweep, its other runs never run
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - one run must not stop the sweep
         return Outcome("failed", error=describe_error(error),
                        seconds=time.perf_counter() - started)
     return Outcome("finished", run_id=result.run_id, metrics=dict(result.metrics),

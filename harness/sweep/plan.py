@@ -14,7 +14,7 @@ MLflow, so skipped runs count as much as new ones.
 from __future__ import annotations
 
 import collections
-import os
+import math
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -29,9 +29,11 @@ from harness.run.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, TrackingError
 from harness.run.runner import (RunConfig, check_device, check_seed, config_fingerprint,
                                 model_config, required_inputs)
+from harness.run.resources import usable_cpus
 from harness.sweep.backends import BACKENDS, Job, LocalBackend, Outcome, RayBackend
 from harness.run.tracking import (TAG, client, ensure_experiment, experiment_name,
-                                  is_tracking_failure, load_runs, missing_local_store)
+                                  is_tracking_failure, load_runs, missing_local_store,
+                                  require_active)
 from harness.util.signals import interrupt_exit_code, sigterm_interrupts
 from harness.util.stats import MeanStd
 
@@ -78,6 +80,12 @@ class SweepConfig:
     def __post_init__(self) -> None:
         self.models = _names(self.models, "--models")
         self.datasets = _names(self.datasets, "--dataset")
+        # here, not when the grid is planned: the command names the file a name came from
+        # for the errors of its config, and unknown names fail before any data is read
+        for name in self.models:
+            registry.model(name)
+        for name in self.datasets:
+            registry.dataset(name)
         self.vocabs = tuple(self.vocabs) if self.vocabs else (None,)
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
@@ -95,8 +103,21 @@ class SweepConfig:
             raise BadConfig(f"--backend {self.backend!r}: use one of {', '.join(BACKENDS)}")
         if self.max_parallel is not None and self.max_parallel < 1:
             raise BadConfig(f"--max-parallel {self.max_parallel}: must be at least 1")
-        if self.cpus_per_run <= 0 or self.gpus_per_run < 0:
-            raise BadConfig("--cpus-per-run must be positive and --gpus-per-run >= 0")
+        # written as ranges: nan is false in any comparison, so a test for a bad value let
+        # it through, and inf too; both reached int() as a traceback
+        if not 0 < self.cpus_per_run < math.inf:
+            raise BadConfig(f"--cpus-per-run {self.cpus_per_run:g}: must be a finite number "
+                            "above 0")
+        if not 0 <= self.gpus_per_run < math.inf:
+            raise BadConfig(f"--gpus-per-run {self.gpus_per_run:g}: must be a finite number, "
+                            "0 or more")
+        cores = usable_cpus()
+        if self.backend == "local" and self.cpus_per_run > cores:
+            # each local run takes that many threads; far past the cores it killed every
+            # worker as it started (torch refuses a thread count past a C int)
+            raise BadConfig(f"--cpus-per-run {self.cpus_per_run:g}: this process may use "
+                            f"{cores} CPU(s) for the local backend's runs; give at most that, "
+                            "or use --backend ray for a cluster")
         if self.backend == "local" and (self.gpus_per_run or self.address):
             raise BadConfig("--gpus-per-run and --address are Ray options; add --backend ray "
                             "(the local backend runs every run on --device)")
@@ -139,10 +160,13 @@ def parse_vocabs(text: str | None) -> tuple[int | None, ...]:
     if text is None or not text.strip():
         return (None,)
     try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
+        sizes = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
+        sizes = ()
+    if not sizes:   # "," (e.g. empty shell variables) swept the whole vocabulary unasked
         raise BadConfig(f"--vocab {text!r}: give sizes separated by commas, e.g. "
-                        "--vocab 100,200,500,1000") from None
+                        "--vocab 100,200,500,1000")
+    return sizes
 
 
 @dataclass(frozen=True)
@@ -248,12 +272,15 @@ def absolute_uri(uri: str | None) -> str:
     return f"sqlite:///{local}" if resolved.startswith("sqlite") else local.as_uri()
 
 
-def _split(config: SweepConfig, dataset: str, vocab: int | None, inputs: str,
+def _split(config: SweepConfig, dataset: str, vocab: int | None, model: ModelPlan,
            say: Say) -> tuple[int, str]:
+    inputs = model.inputs
     request = make_request(config.data_dir, vocab, config.split_seed, inputs, config.verbose,
                            config.data_options)
     clips, manifest = load_clipset(dataset, request)
-    require_inputs(clips, inputs, dataset, f"the sweep's {inputs} models")
+    # the first model that reads these inputs, as `slrbench run` names it ("the sweep's
+    # video models needs videos" was the message)
+    require_inputs(clips, inputs, dataset, f"model {model.name!r}")
     say(f"{dataset}: {len(clips.vocab)} signs, {len(clips)} clips, split "
         f"{manifest.sha256[:12]}")
     return len(clips.vocab), manifest.sha256
@@ -264,7 +291,11 @@ def existing_experiments(uri: str, names: list[str]) -> list[str]:
     if missing_local_store(uri) is not None:
         return []
     mlflow_client, _ = client(uri)
-    return [name for name in names if mlflow_client.get_experiment_by_name(name) is not None]
+    found = [experiment for name in names
+             if (experiment := mlflow_client.get_experiment_by_name(name)) is not None]
+    for experiment in found:   # the dry run's plan is the plan the sweep could not run
+        require_active(experiment, uri)
+    return [experiment.name for experiment in found]
 
 
 def finished_runs(uri: str, experiments: list[str]) -> dict[tuple[str, ...], pd.Series]:
@@ -292,8 +323,6 @@ def plan_grid(config: SweepConfig, on_event: Say | None = None, record: bool = T
     the grid is about to run, so its store and experiments are made now; without it (a dry
     run) nothing is written, not even a new store."""
     say = on_event or (lambda message: None)
-    for name in config.datasets:
-        registry.dataset(name)  # unknown names fail before any data is read
     models = model_plans(config)
     uri = absolute_uri(config.tracking_uri)
     splits: dict[tuple[str, int | None, str], tuple[int, str]] = {}
@@ -303,7 +332,7 @@ def plan_grid(config: SweepConfig, on_event: Say | None = None, record: bool = T
             for plan in models.values():
                 where = (dataset, vocab, plan.inputs)
                 if where not in splits:
-                    splits[where] = _split(config, dataset, vocab, plan.inputs, say)
+                    splits[where] = _split(config, dataset, vocab, plan, say)
                 size, split_hash = splits[where]
                 for seed in config.seeds:
                     points.append(GridPoint(
@@ -371,7 +400,9 @@ def make_backend(config: SweepConfig, pending: int):
         return RayBackend(address=config.address, cpus_per_run=config.cpus_per_run,
                           gpus_per_run=config.gpus_per_run, num_cpus=num_cpus,
                           max_parallel=config.max_parallel, verbose=config.verbose)
-    workers = config.max_parallel or max(1, (os.cpu_count() or 1) // threads)
+    # cores / --cpus-per-run as its help says: by the whole threads a run gets, 0.5 CPUs a
+    # run ran as many runs at once as 1 did
+    workers = config.max_parallel or max(1, int(usable_cpus() // config.cpus_per_run))
     return LocalBackend(workers=min(workers, max(1, pending)), threads=threads,
                         verbose=config.verbose)
 
