@@ -220,15 +220,18 @@ def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epoch
 @click.option("--run", "run_id", required=True, help="MLflow run id of a trained model.")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
 @click.option("--top", type=int, default=5, show_default=True, help="How many glosses to show.")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads for torch (default: torch's own choice).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_context
-def predict_command(ctx, run_id, tracking_uri, top, files) -> None:
+def predict_command(ctx, run_id, tracking_uri, top, threads, files) -> None:
     """Recognise the sign in videos (.mp4, ..., or JPEG frame folders: landmarks are
     extracted with MediaPipe), folders of them, or landmark files (.parquet in the
     asl-signs schema, .npy [frames, 543, 3], .pose of MediaPipe Holistic) with a trained
     model; prints the top glosses with probabilities."""
     from harness.run.predict import predict_files
-    for path, ranked in predict_files(run_id, files, tracking_uri, top, ctx.obj["verbose"]):
+    for path, ranked in predict_files(run_id, files, tracking_uri, top, ctx.obj["verbose"],
+                                      threads):
         click.echo(f"{path}:")
         for gloss, probability in ranked:
             click.echo(f"  {probability:6.1%}  {gloss}")

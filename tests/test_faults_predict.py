@@ -230,3 +230,23 @@ def test_an_unreadable_weights_file_is_named(hands_only_run, clip, damaged):
     finally:
         weights.chmod(0o644)
     assert_one_error(result, str(weights), "permission denied")
+
+
+def test_a_folder_copied_from_a_mac_predicts_its_clips_not_their_metadata(hands_only_run,
+                                                                          clip, tmp_path):
+    # a "._" metadata file beside each clip failed the whole call as an unreadable .parquet
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    shutil.copy(clip, folder / clip.name)
+    (folder / f"._{clip.name}").write_bytes(b"\x00\x05\x16\x07Mac OS X        ")
+    result = predict(hands_only_run, folder)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{folder / clip.name}:") and "._" not in result.output
+
+
+def test_predict_threads_past_the_cpus_are_refused(hands_only_run, clip):
+    uri, run_id, _ = hands_only_run
+    result = cli("predict", "--run", run_id, "--tracking-uri", uri, "--threads", "100000", clip)
+    assert_cli_error(result, "--threads 100000: this process may use")
+    assert cli("predict", "--run", run_id, "--tracking-uri", uri, "--threads", "1",
+               clip).exit_code == 0

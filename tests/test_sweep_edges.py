@@ -182,3 +182,13 @@ def test_local_runs_at_once_are_the_cores_over_cpus_per_run():
     for cpus, runs in ((0.5, 2 * cores), (1.0, cores), (float(cores), 1)):
         backend = make_backend(SweepConfig(models=("pooled_logreg",), cpus_per_run=cpus), 100)
         assert (backend.workers, backend.threads) == (runs, max(1, int(cpus))), cpus
+
+
+def test_more_local_runs_at_once_than_the_cpus_have_room_for_are_refused():
+    # --max-parallel 1000 started 1000 processes
+    room = usable_cpus()
+    SweepConfig(models=("pooled_logreg",), max_parallel=room)
+    with pytest.raises(BadConfig, match=f"--max-parallel {room + 1}: the local backend has room"):
+        SweepConfig(models=("pooled_logreg",), max_parallel=room + 1)
+    SweepConfig(models=("pooled_logreg",), max_parallel=2 * room, cpus_per_run=0.5)
+    SweepConfig(models=("pooled_logreg",), max_parallel=1000, backend="ray")

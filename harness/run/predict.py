@@ -11,6 +11,7 @@ from harness.data.clips import PARTS, ArrayLandmarks, ClipSet
 from harness.errors import BadConfig, BadLandmarks, BadSavedModel, BadVideo
 from harness.extract.pipeline import extract_videos
 from harness.data.landmark_files import read_landmark_file
+from harness.run.resources import use_threads
 from harness.run.tracking import LoadedModel, opened_model
 from harness.data.index import LANDMARK_SUFFIXES, VIDEO_SUFFIXES
 from harness.extract.video_io import frame_files
@@ -90,9 +91,11 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
     expanded = []
     for path in map(Path, paths):
         if path.is_dir() and not is_video(path):
-            inside = sorted(p for p in path.iterdir()
-                            if p.suffix.lower() in LANDMARK_SUFFIXES + VIDEO_SUFFIXES
-                            or (p.is_dir() and is_video(p)))
+            # hidden files left out: a folder copied from a Mac holds a "._clip.npy" of
+            # metadata beside each clip, and one of them failed the whole call
+            inside = sorted(p for p in path.iterdir() if not p.name.startswith(".") and (
+                p.suffix.lower() in LANDMARK_SUFFIXES + VIDEO_SUFFIXES
+                or (p.is_dir() and is_video(p))))
             if not inside:
                 raise BadVideo(f"{path}: no videos, frame folders or landmark files "
                                f"({', '.join(LANDMARK_SUFFIXES + VIDEO_SUFFIXES)}) inside")
@@ -126,10 +129,11 @@ def rank_videos(loaded: LoadedModel, paths: list[Path], top: int) -> list[list[t
 
 
 def predict_files(run_id: str, paths: Iterable[Path], tracking_uri: str | None = None,
-                  top: int = 5, verbose: bool = False
+                  top: int = 5, verbose: bool = False, threads: int | None = None
                   ) -> Iterator[tuple[Path, list[tuple[str, float]]]]:
     if top < 1:
         raise BadConfig(f"--top {top}: show at least 1 gloss")
+    use_threads(threads)
     with opened_model(run_id, tracking_uri) as loaded:
         if loaded.info.get("inputs") == "video":
             expanded = expand_inputs(paths)

@@ -5,6 +5,8 @@ import os
 import threading
 import time
 
+from harness.errors import BadConfig
+
 _PAGE = 4096
 
 
@@ -24,6 +26,27 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):         # not Linux
         return os.cpu_count() or 1
+
+
+def check_threads(threads: int | None) -> None:
+    """``--threads`` of a command that runs torch: None leaves torch its own choice."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise BadConfig(f"--threads {threads}: must be at least 1 (leave it out for torch's "
+                        "own choice)")
+    if threads > usable_cpus():
+        # torch starts every thread asked for: 100000 of them failed far later, as an
+        # out-of-memory error blamed on the MLflow store
+        raise BadConfig(f"--threads {threads}: this process may use {usable_cpus()} CPU(s); "
+                        "more threads than that only slow torch down")
+
+
+def use_threads(threads: int | None) -> None:
+    check_threads(threads)
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
 
 
 class PeakMemory:

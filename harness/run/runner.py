@@ -24,7 +24,7 @@ from harness.run.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, BadPlugin, SlrbenchError
 from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.util.progress import bar
-from harness.run.resources import PeakMemory, Stopwatch, usable_cpus
+from harness.run.resources import PeakMemory, Stopwatch, check_threads, use_threads
 from harness.specs import CountsParameters, DeclaresInputs, Explains, OracleSelects, RunContext
 from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, check_store,
                                   experiment_name, git_state, machine, package_versions)
@@ -129,14 +129,7 @@ def check_options(config: RunConfig) -> None:
     """The run's own options, checked before any data is read or any run is recorded."""
     check_seed(config.seed, "--seed")
     check_seed(config.split_seed, "--split-seed")
-    if config.threads is not None and config.threads < 1:
-        raise BadConfig(f"--threads {config.threads}: must be at least 1 (leave it out for "
-                        "torch's own choice)")
-    if config.threads is not None and config.threads > usable_cpus():
-        # torch starts every thread asked for: 100000 of them failed far later, as an
-        # out-of-memory error blamed on the MLflow store
-        raise BadConfig(f"--threads {config.threads}: this process may use {usable_cpus()} "
-                        "CPU(s); more threads than that only slow torch down")
+    check_threads(config.threads)
     if config.epochs is not None and config.epochs < 1:
         raise BadConfig(f"--epochs {config.epochs}: must be at least 1")
     if config.experiment is not None and not config.experiment.strip():
@@ -256,9 +249,7 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
         say(f"WARNING: {warning}")
 
     seed_everything(config.seed)
-    if config.threads:
-        import torch
-        torch.set_num_threads(config.threads)
+    use_threads(config.threads)
     device = resolve_device(config.device)
     origin = registry.model_origin(spec.name)
     tags = {TAG + "model": spec.name, TAG + "dataset": config.dataset,

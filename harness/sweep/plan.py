@@ -118,6 +118,12 @@ class SweepConfig:
             raise BadConfig(f"--cpus-per-run {self.cpus_per_run:g}: this process may use "
                             f"{cores} CPU(s) for the local backend's runs; give at most that, "
                             "or use --backend ray for a cluster")
+        room = max(1, int(cores // self.cpus_per_run))
+        if self.backend == "local" and (self.max_parallel or 0) > room:
+            # --max-parallel 1000 started as many processes, each training slower than alone
+            raise BadConfig(f"--max-parallel {self.max_parallel}: the local backend has room "
+                            f"for {room} run(s) at once ({cores} CPU(s) / --cpus-per-run "
+                            f"{self.cpus_per_run:g}); give at most that, or use --backend ray")
         if self.backend == "local" and (self.gpus_per_run or self.address):
             raise BadConfig("--gpus-per-run and --address are Ray options; add --backend ray "
                             "(the local backend runs every run on --device)")
