@@ -204,3 +204,22 @@ def test_a_predictions_table_with_a_bad_row_is_unusable(row, why):
         table.loc[1, column] = value
     assert unusable(table, 3) == why
     assert unusable(None, 3) == "missing or unreadable"
+
+
+def test_an_out_whose_table_is_the_sota_table_is_refused_and_the_table_kept(tracked, tmp_path):
+    from harness.report.sota import default_path
+    mine = tmp_path / "mine.csv"
+    mine.write_bytes(default_path().read_bytes())
+    before = mine.read_bytes()
+    # the comparison was written over the table it quotes; the next report could not start
+    result = cli("report", "--tracking-uri", tracked, "--sota", mine, "--out",
+                 tmp_path / "mine.html")
+    assert_cli_error(result, f"{mine} would be written over the state-of-the-art table")
+    assert "intervals:" not in result.output
+    assert mine.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "mine.csv"]
+    # a link in the table's place is replaced, not written through: no clash
+    (tmp_path / "link.csv").symlink_to(mine)
+    assert cli("report", "--tracking-uri", tracked, "--sota", mine, "--out",
+               tmp_path / "link.html").exit_code == 0
+    assert mine.read_bytes() == before and not (tmp_path / "link.csv").is_symlink()

@@ -208,3 +208,14 @@ def test_a_configuration_named_by_its_hash_is_spelt_out_in_a_note(tmp_path):
     note = re.search(r'<p class="note">([^<]*)</p>', section).group(1)
     assert note.startswith(f"{label}: dim=512, epochs=60, layers=2, lr=0.0005 ")
     assert "most runs used" in note
+
+
+def test_the_latex_verdicts_wrap_beneath_the_table_instead_of_widening_it(crafted):
+    latex = crafted["files"].tex.read_text(encoding="utf-8")
+    table, _, beneath = latex.partition("\\end{tabular}")
+    # an l cell does not wrap: a verdict of some 170 characters in one widened the table
+    assert "paired bootstrap over" not in table.partition("\\begin{tabular}")[2]
+    assert "\\begin{minipage}{\\linewidth}" in beneath
+    verdicts = [line for line in beneath.splitlines() if "paired bootstrap" in line]
+    assert len(verdicts) == crafted["csv"]["test"].eq("paired bootstrap").sum() >= 2
+    assert any("\\emph{signo, 12 signs, split signo12d}: $\\star$ spoter" in v for v in verdicts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +70,12 @@ def output_files(out: Path) -> tuple[Path, Path, Path]:
     return out, out.with_suffix(".csv"), out.with_suffix(".tex")
 
 
-def check_out(out: Path) -> None:
+def check_out(out: Path, sources: dict[str, Path] | None = None) -> None:
     """Refuse, before any work, an --out whose page or tables would land on a folder: the
-    three files are replaced together or not at all, so one folder in the way stops all."""
+    three files are replaced together or not at all, so one folder in the way stops all;
+    or on a file the report reads (``sources``: what it is -> path), which it would destroy
+    (``--sota mine.csv --out mine.html`` wrote the comparison over the published table; a
+    link in the way is replaced, not written through, so it is no clash)."""
     if out.suffix.lower() not in (".html", ".htm"):
         raise BadConfig(f"--out {out}: the report is an HTML file; use e.g. "
                         "--out reports/comparison.html")
@@ -79,6 +83,11 @@ def check_out(out: Path) -> None:
         if path.is_dir():
             raise BadConfig(f"--out {out}: {path} is a folder; remove it or choose another "
                             "--out")
+        for what, source in (sources or {}).items():
+            if (path.exists() and not path.is_symlink() and source.exists()
+                    and path.samefile(source)):
+                raise BadConfig(f"--out {out}: {path} would be written over {what} "
+                                f"{source}; choose another --out")
 
 
 @dataclass
@@ -108,6 +117,8 @@ class Context:
     tex_name: str = ""
     vocab_figure: figures.Image | None = None
     vocab_datasets: list[str] = field(default_factory=list)
+    vocab_splits: list[str] = field(default_factory=list)
+    vocab_axis: str = ""          # how the caption names the size axis: "on a ... axis"
     sota_tables: list[sota.SotaTable] = field(default_factory=list)
     sota_omitted: int = 0
     sota_source: str = ""
@@ -155,7 +166,8 @@ class Builder:
     def build(self) -> ReportFiles:
         config = self.config
         out = Path(config.out)
-        check_out(out)
+        check_out(out, {"the state-of-the-art table (--sota)":
+                        Path(config.sota_path or sota.default_path())})
         published = sota.load_sota(config.sota_path)   # fail on a bad table before any work
         with tempfile.TemporaryDirectory(prefix="slrbench-report-") as work:
             from harness.run.tracking import load_runs
@@ -211,10 +223,7 @@ class Builder:
             n_runs=len(tidy),
             csv_name=out.with_suffix(".csv").name, tex_name=out.with_suffix(".tex").name,
             sota_source=str(config.sota_path or "datasets/sota.csv"),
-            command=config.command or " ".join(
-                ["slrbench report", f"--tracking-uri {store}",
-                 *(f"--experiment {e}" for e in config.experiments),
-                 f"--out {_relative(Path(out))}"]),
+            command=config.command or regenerate(config, store, out),
             css=(PACKAGE_DIR / "static" / "report.css").read_text(encoding="utf-8"))
         loader = keyframes.ClipLoader()
         for item in headlines:
@@ -234,6 +243,8 @@ class Builder:
             context.vocab_figure = figures.vocabulary_curve(points, figures.colours(models),
                                                             figures.markers(models))
             context.vocab_datasets = list(dict.fromkeys(p.panel for p in points))
+            context.vocab_splits = vocabulary.other_splits(headlines, points)
+            context.vocab_axis = vocabulary.axis_words(points)
         context.sota_tables, context.sota_omitted = sota.comparable(published, headlines)
         for table in context.sota_tables:
             for row in table.published:
@@ -254,6 +265,14 @@ class Builder:
                 detail = configuration.runs["variant_detail"].iloc[0]
                 if detail:
                     view.notes.append(f"{configuration.variant}: {detail}.")
+                repeated = configuration.repeated
+                if repeated:
+                    seeds = sorted(set(repeated.values()))
+                    view.notes.append(
+                        f"{configuration.variant}: seed{'s' if len(seeds) > 1 else ''} "
+                        f"{', '.join(map(str, seeds))} run more than once; each seed counts "
+                        f"once, by its latest run (left out: "
+                        f"{', '.join(sorted(r[:8] for r in repeated))}).")
                 capped = cap_note(configuration)
                 if capped:
                     view.notes.append(capped)
@@ -300,6 +319,19 @@ class Builder:
         environment.filters["linkify"] = linkify
         environment.filters["uri"] = image_uri
         return environment.get_template("report.html.j2").render(c=context)
+
+
+def regenerate(config: ReportConfig, store: str, out: Path) -> str:
+    """The command that makes this page again, ready to paste into a shell: every option
+    that shaped it (an experiment named ``a b`` or ``<x>$y`` quoted as one word)."""
+    words = ["slrbench", "report", "--tracking-uri", store]
+    for name in config.experiments:
+        words += ["--experiment", name]
+    if config.title != ReportConfig.title:
+        words += ["--title", config.title]
+    if config.sota_path is not None:
+        words += ["--sota", _relative(Path(config.sota_path))]
+    return shlex.join([*words, "--out", _relative(Path(out))])
 
 
 def expected_rows(configuration, benchmark: Benchmark) -> list[int | None]:
@@ -372,14 +404,27 @@ def shown_uri(uri: str) -> str:
     """The store as a published page names it: a local store under the working directory
     by its relative path (``sqlite:///benchmarks/results/mlruns.db``), so that a committed
     report neither shows where one machine keeps its checkout nor stops working in another;
-    a server or a store elsewhere as given."""
+    a server or a store elsewhere as given, less any password in it."""
     local = local_store_path(uri)
     if local is None:
-        return uri
+        return without_password(uri)
     shown = _relative(local)
     if shown == str(local):
         return uri
     return f"sqlite:///{shown}" if uri.startswith("sqlite:") else shown
+
+
+def without_password(uri: str) -> str:
+    """``postgresql://mlflow:secret@db/mlflow`` as ``postgresql://mlflow@db/mlflow``: the
+    page is mailed and committed, and the regenerating command gets the password where
+    MLflow reads it (the environment, a pgpass or netrc file) as any command run does."""
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
 
 
 def build_report(config: ReportConfig, on_event: Callable[[str], None] | None = None

@@ -243,6 +243,7 @@ class Configuration:
     inputs: str
     runs: pd.DataFrame
     stats: dict[str, MeanStd] = field(default_factory=dict)
+    repeated: dict[str, int] = field(default_factory=dict)   # earlier run of a seed -> seed
 
     @property
     def key(self) -> str:
@@ -304,16 +305,29 @@ def _first(runs: pd.DataFrame, column: str):
     return values.iloc[0] if len(values) else None
 
 
+def latest_per_seed(seeds: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A configuration's runs with one run per seed, the latest started, and the earlier
+    ones left out (run id -> seed). A seed run twice is one seed: counted twice it would
+    be n = 2 with a spread of 0.0, an agreement between seeds that no second seed showed."""
+    order = seeds.sort_values("start_time", kind="stable", na_position="first")
+    earlier = (order["seed"].notna() & order.duplicated("seed", keep="last")).reindex(
+        seeds.index)
+    return seeds[~earlier], dict(zip(seeds.loc[earlier, "run_id"],
+                                     seeds.loc[earlier, "seed"].astype(int)))
+
+
 def benchmarks(tidy: pd.DataFrame) -> list[Benchmark]:
     found = []
     for split_hash, runs in tidy.groupby("split_hash", sort=False):
         configurations = []
         for (model, _, version), seeds in runs.groupby(
                 ["model", "config_hash", "plugin_version"], sort=False):
+            seeds, repeated = latest_per_seed(seeds)
             configurations.append(Configuration(
                 variant=str(seeds["variant"].iloc[0]), model=str(model), version=str(version),
                 inputs=str(seeds["inputs"].iloc[0]), runs=seeds.reset_index(drop=True),
-                stats={m.key: MeanStd.of(seeds[m.key]) for m in ALL_METRICS}))
+                stats={m.key: MeanStd.of(seeds[m.key]) for m in ALL_METRICS},
+                repeated=repeated))
         configurations.sort(key=lambda c: (c.model, c.variant))
         first = runs.iloc[0]
         sizes = tuple(None if _first(runs, c) is None else int(_first(runs, c))

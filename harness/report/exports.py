@@ -98,6 +98,7 @@ def summary_latex(headlines: list[Headline]) -> str:
              "\\begin{table}[t]", "\\centering", "\\small", f"\\caption{{{caption}}}",
              "\\label{tab:slrbench-headline}", f"\\begin{{tabular}}{{l{'r' * (width - 1)}}}",
              "\\toprule", " & ".join(["Model", "$n$", *heads]) + " \\\\"]
+    verdicts = []
     for headline in headlines:
         bench = headline.benchmark
         title = f"{bench.dataset}, {bench.vocab} signs, split {bench.short_hash}"
@@ -108,8 +109,13 @@ def summary_latex(headlines: list[Headline]) -> str:
             lines.append(" & ".join([latex_escape(row.variant), str(row.n),
                                      *(_latex_cell(c) for c in row.cells)]) + " \\\\")
         if headline.test is not None:
-            lines.append(f"\\multicolumn{{{width}}}{{l}}{{\\footnotesize "
-                         f"{latex_escape(verdict(headline))}}} \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
+            verdicts.append(f"\\emph{{{latex_escape(title)}}}: {latex_escape(verdict(headline))}")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    if verdicts:
+        # beneath the table, wrapped to its width: in an l column a sentence of 200
+        # characters does not wrap, and widens the table past the page
+        lines += ["", "\\smallskip", "\\begin{minipage}{\\linewidth}\\footnotesize\\raggedright",
+                  "\\par\n".join(verdicts), "\\end{minipage}"]
+    lines += ["\\end{table}", ""]
     return "\n".join(lines)
 

@@ -101,6 +101,17 @@ class Point:
     high: float = math.nan
 
 
+def literal(text: str) -> str:
+    """A name or gloss as matplotlib must draw it: as given, since a pair of '$' in it would
+    be typeset as a formula ('$x$' in italics) or fail to parse as one ('$\\frac{$')."""
+    return str(text).replace("$", r"\$")
+
+
+def logarithmic(sizes) -> bool:
+    """Whether a panel of these vocabulary sizes gets a log axis: where they span 8x."""
+    return max(sizes) / max(min(sizes), 1) >= 8
+
+
 def _grid(count: int, max_cols: int = 2) -> tuple[int, int]:
     cols = min(count, max_cols)
     return math.ceil(count / cols), cols
@@ -129,16 +140,16 @@ def vocabulary_curve(points: Sequence[Point], palette: dict[str, str],
                 high = 100 * np.array([p.y if math.isnan(p.high) else p.high for p in line])
                 axis.fill_between(x, low, high, color=palette[series], alpha=0.16, linewidth=0)
                 axis.plot(x, y, marker=shapes[series], markersize=3.5, linewidth=1.3,
-                          color=palette[series], label=series)
+                          color=palette[series], label=literal(series))
             sizes = sorted({p.x for p in mine})
-            logarithmic = sizes[-1] / max(sizes[0], 1) >= 8
-            if logarithmic:
+            log_axis = logarithmic(sizes)
+            if log_axis:
                 axis.set_xscale("log")
             axis.set_xticks(sizes, [f"{v:g}" for v in sizes])
             axis.minorticks_off()
-            axis.set_xlabel("vocabulary size (signs" + (", log scale)" if logarithmic else ")"))
+            axis.set_xlabel("vocabulary size (signs" + (", log scale)" if log_axis else ")"))
             axis.set_ylabel("test top-1 (%)")
-            axis.set_title(panel)
+            axis.set_title(literal(panel))
             _cap_percent(axis)
         for axis in list(axes.flat)[len(panels):]:
             axis.set_visible(False)
@@ -236,12 +247,13 @@ def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], title: str,
         axis.grid(False)
         image = axis.imshow(share, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
         font = 7 if n <= 20 else 5.5
-        axis.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=font,
+        shown = [literal(label) for label in labels]
+        axis.set_xticks(range(n), shown, rotation=60, ha="right", fontsize=font,
                         rotation_mode="anchor")
-        axis.set_yticks(range(n), labels, fontsize=font)
+        axis.set_yticks(range(n), shown, fontsize=font)
         axis.set_xlabel("predicted sign")
         axis.set_ylabel("true sign")
-        axis.set_title(title, fontsize=8.5)
+        axis.set_title(literal(title), fontsize=8.5)
         if n <= 12:
             for i in range(n):
                 for j in range(n):

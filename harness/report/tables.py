@@ -172,6 +172,11 @@ def verdict(headline: Headline) -> str:
     if headline.marked is not None:
         return (f"{MARK} {first} is ahead of {second} by {points:.1f} points of top-1 "
                 f"({p_value(test.p_value)}, {how}).")
+    if test.significant and test.difference < 0:
+        # the mean counts runs the paired test has no predictions of (or other clips)
+        return (f"No row is marked: {first} leads {second} on mean top-1, but on the clips "
+                f"both have per-clip predictions of, {second} is ahead by {-points:.1f} points "
+                f"({p_value(test.p_value)}, {how}).")
     return (f"No row is marked: {first} and {second} differ by {points:.1f} points of top-1, "
             f"which the test split does not separate from chance at {ALPHA:g} "
             f"({p_value(test.p_value)}, {how}).")
