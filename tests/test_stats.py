@@ -59,3 +59,11 @@ def test_the_sweep_table_prints_mean_and_std():
     printed = console.file.getvalue()
     assert "0.600 ± 0.141" in printed and "0.950 ± 0.071" in printed
     assert "4.0 ± 1.4" in printed and "2/3" in printed
+
+
+def test_infinite_or_huge_values_give_a_mean_and_spread_not_an_error():
+    # [inf, -inf] was fsum's ValueError, [1e200, -1e200] an OverflowError, in the report
+    assert MeanStd.of([float("inf"), float("-inf"), 0.5]) == MeanStd(0.5, math.nan, 1)
+    huge = MeanStd.of([1e200, -1e200])
+    assert huge.mean == 0.0 and math.isclose(huge.std, math.sqrt(2) * 1e200)
+    assert MeanStd.of([0.5, 0.7]).std == pytest.approx(0.1414213562373095, abs=1e-15)

@@ -1,7 +1,8 @@
 """Mean ± sample standard deviation over seeds: one rule for the sweep, its view and the report.
 
 The spread is the sample standard deviation (ddof=1), so a single run has none (NaN), and
-values that are missing (None, NaN) are left out rather than counted as zero.
+values that are missing (None, NaN) are left out rather than counted as zero; so is an
+infinite one (a diverged loss), which no mean or spread can carry.
 """
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ from typing import Iterable
 
 def _missing(value) -> bool:
     try:
-        return math.isnan(float(value))
+        return not math.isfinite(float(value))
     except (TypeError, ValueError):
         return True
+
+
+def _spread(values: list[float], mean: float) -> float:
+    try:
+        return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    except OverflowError:     # 1e200 squared is past a float: the deviations scaled first
+        scale = max(abs(v - mean) for v in values)
+        return scale * _spread([(v - mean) / scale for v in values], 0.0)
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,7 @@ class MeanStd:
         if not kept:
             return cls(math.nan, math.nan, 0)
         mean = math.fsum(kept) / len(kept)
-        std = (math.sqrt(math.fsum((v - mean) ** 2 for v in kept) / (len(kept) - 1))
-               if len(kept) > 1 else math.nan)
-        return cls(mean, std, len(kept))
+        return cls(mean, _spread(kept, mean) if len(kept) > 1 else math.nan, len(kept))
 
     @property
     def known(self) -> bool:
