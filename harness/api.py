@@ -36,6 +36,7 @@ from harness.data.packing import cache_key, cached_store, files_fingerprint, pac
 from harness.util.quiet import silence_native_logs
 from harness.util.atomic import atomic_path, atomic_paths
 from harness.util.compute import torch_compute
+from harness.run.resources import check_model_threads
 from harness.run.saved_models import (load_state_dict, read_model_meta, save_state_dict,
                                       write_model_meta)
 
@@ -47,7 +48,8 @@ __all__ = [
     "config_from_dict", "config_to_dict", "hookimpl", "mirror_landmarks", "shoulder_frame",
     "shoulder_normalise", "DatasetRequest", "DatasetSpec", "ModelSpec", "ProgressBar",
     "RunContext", "SignModel", "BadConfig", "BadLandmarks", "BadSavedModel", "SlrbenchError",
-    "silence_native_logs", "torch_compute", "atomic_path", "atomic_paths", "read_model_meta",
+    "silence_native_logs", "torch_compute", "check_model_threads", "atomic_path",
+    "atomic_paths", "read_model_meta",
     "write_model_meta",
     "save_state_dict", "load_state_dict",
     # optional model capabilities (harness.specs)

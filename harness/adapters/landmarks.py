@@ -9,6 +9,7 @@ by class.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ from harness.specs import DatasetRequest, DatasetSpec
 
 NAME = "landmarks"
 DEFAULT_FPS = 30.0
+# Bytes of the folder's name in its cache's: a file name holds 255, and the cache's
+# temporary (key, writer's pid and host added) must fit too.
+CACHE_NAME_BYTES = 100
 NOT_A_DATASET = ("and it is no landmark store either; give --data-dir a store made by "
                  "`slrbench data extract` or a folder of .npy/.parquet/.pose files + index.csv")
 
@@ -63,7 +67,9 @@ def load(request: DatasetRequest) -> ClipSet:
     if request.data_dir is None:
         raise DatasetNotFound("the landmarks dataset needs --data-dir (a store or a folder "
                               "with index.csv)")
-    root = Path(request.data_dir)
+    # absolute, so that `--data-dir .` is the folder's own name: an empty name made
+    # another cache, another landmark digest and an MLflow dataset called '-N'
+    root = Path(os.path.abspath(request.data_dir))
     if is_store(root):
         store = LandmarkStore.open(root)
         meta = store.meta
@@ -81,8 +87,11 @@ def load(request: DatasetRequest) -> ClipSet:
         path_of = dict(zip(meta["clip_id"], index["path"]))   # checked inside the folder
         # keyed by every file it is built from: a replaced landmark file rebuilds the cache
         key = cache_key(NAME, file_fingerprint(index_file), files_fingerprint(index["path"]))
+        # the key tells caches apart; the name is only for people reading the cache folder
+        # (a folder name of 250 characters was refused as 'File name too long')
+        name = root.name.encode()[:CACHE_NAME_BYTES].decode(errors="ignore")
         store = cached_store(
-            request.cache_dir / f"{NAME}-{root.name}-{key}",
+            request.cache_dir / f"{NAME}-{name}-{key}",
             lambda path: pack(path, meta.to_dict("records"),
                               lambda row: read_clip(path_of[row["clip_id"]],
                                                     cut[row["clip_id"]]),

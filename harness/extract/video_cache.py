@@ -141,7 +141,8 @@ class VideoCache:
 
 
 class HashMemo:
-    """Content hashes of files already seen, keyed by path, size and modification time.
+    """Content hashes of files already seen, keyed by path, size and modification time
+    (a frame folder's by every frame's name, size and modification time).
 
     Hashing reads every byte of a video; a large dataset would pay that on every load.
     The memo (a JSON file in the cache root) lets an unchanged file skip it; any change
@@ -162,9 +163,15 @@ class HashMemo:
     @staticmethod
     def _stamp(path: Path) -> list:
         if path.is_dir():
-            stats = [f.stat() for f in video_io.frame_files(path)]
-            return [len(stats), sum(s.st_size for s in stats),
-                    max((s.st_mtime_ns for s in stats), default=0)]
+            # Every frame's name, size and mtime: renaming frames reorders the clip without
+            # touching any frame's size or mtime (their totals kept the old hash, and the
+            # old frames' order, for good).
+            listing = hashlib.sha256()
+            files = video_io.frame_files(path)
+            for file in files:
+                stat = file.stat()
+                listing.update(f"{file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+            return [len(files), listing.hexdigest()]
         stat = path.stat()
         return [1, stat.st_size, stat.st_mtime_ns]
 
@@ -172,8 +179,8 @@ class HashMemo:
         key = str(path.resolve())
         stamp = self._stamp(path) if path.exists() else None
         known = self._entries.get(key)
-        if stamp is not None and known is not None and known[:3] == stamp:
-            return known[3]
+        if stamp is not None and known is not None and known[:-1] == stamp:
+            return known[-1]
         digest = content_hash(path)
         self._entries[key] = [*stamp, digest]
         self._dirty = True

@@ -6,6 +6,7 @@ import threading
 import time
 
 from harness.errors import BadConfig
+from harness.util.compute import usable_cpus
 
 _PAGE = 4096
 
@@ -19,15 +20,6 @@ def rss_bytes() -> int:
         return 0
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on: a container or taskset can allow fewer than the
-    machine has, which os.cpu_count() would report."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):         # not Linux
-        return os.cpu_count() or 1
-
-
 def check_threads(threads: int | None) -> None:
     """``--threads`` of a command that runs torch: None leaves torch its own choice."""
     if threads is None:
@@ -35,11 +27,27 @@ def check_threads(threads: int | None) -> None:
     if threads < 1:
         raise BadConfig(f"--threads {threads}: must be at least 1 (leave it out for torch's "
                         "own choice)")
+    reason = too_many_threads(threads)
+    if reason:
+        raise BadConfig(f"--threads {threads}: {reason}")
+
+
+def check_model_threads(owner: str, threads: int) -> None:
+    """A plugin's own ``threads`` option, checked when it trains, not in its config: a model
+    saved with threads=16 must still load on a smaller machine (it only runs slower there)."""
+    reason = too_many_threads(threads)
+    if reason:
+        raise BadConfig(f"{owner}: threads={threads}; {reason}")
+
+
+def too_many_threads(threads: int) -> str | None:
+    """Why ``threads`` is too many for this process, or None. torch and TensorFlow start
+    every thread asked for: 100000 failed far later, as an out-of-memory error blamed on
+    the MLflow store, or aborted the process inside TensorFlow's thread pool."""
     if threads > usable_cpus():
-        # torch starts every thread asked for: 100000 of them failed far later, as an
-        # out-of-memory error blamed on the MLflow store
-        raise BadConfig(f"--threads {threads}: this process may use {usable_cpus()} CPU(s); "
-                        "more threads than that only slow torch down")
+        return (f"this process may use {usable_cpus()} CPU(s), and more threads only slow "
+                "it down")
+    return None
 
 
 def use_threads(threads: int | None) -> None:

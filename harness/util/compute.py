@@ -2,12 +2,23 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Iterator
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: a container or taskset can allow fewer than the
+    machine has, which os.cpu_count() would report."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):         # not Linux
+        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager
 def torch_compute(threads: int) -> Iterator[None]:
-    """Run with ``threads`` torch threads (0: unchanged) and subnormal floats flushed to 0.
+    """Run with ``threads`` torch threads (0: unchanged; at most the CPUs this process may
+    use) and subnormal floats flushed to 0.
 
     Late in training many softmax probabilities and Adam moments fall below 1e-38, where
     x86 arithmetic is many times slower, so on a large vocabulary an epoch slows down as
@@ -19,7 +30,9 @@ def torch_compute(threads: int) -> Iterator[None]:
 
     previous = torch.get_num_threads()
     if threads > 0:
-        torch.set_num_threads(threads)
+        # at most the CPUs there are: a model saved with threads=16 predicts on a laptop,
+        # and torch would start every thread asked for (100000 ran out of memory)
+        torch.set_num_threads(min(threads, usable_cpus()))
     torch.set_flush_denormal(True)
     try:
         yield

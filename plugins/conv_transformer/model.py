@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, RunContext, SlrbenchError,
-                         Unlabelled, load_state_dict, predict_padded, read_model_meta,
-                         save_state_dict, torch_compute, write_model_meta)
+                         Unlabelled, check_model_threads, load_state_dict, predict_padded,
+                         read_model_meta, save_state_dict, torch_compute, write_model_meta)
 from plugins.conv_transformer.config import ConvTransformerConfig
 from plugins.conv_transformer.features import (feature_size, numpy_features, select,
                                                subsample_index, trim_to_hands)
@@ -76,6 +76,7 @@ class ConvTransformerModel:
         if len(train_set) == 0:
             raise SlrbenchError(f"conv_transformer: dataset {train_set.name!r} has no "
                                 "training clips")
+        check_model_threads("conv_transformer", self.config.threads)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(ctx.seed)
             self.device = ("cuda" if str(ctx.device).startswith("cuda")

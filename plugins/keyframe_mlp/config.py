@@ -1,6 +1,7 @@
 """The key-frame MLP's options, defaults in one place (the original study's setting)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,15 +67,18 @@ class KeyframeMLPConfig:
         positive = {"lr": self.lr, "batch_size": self.batch_size, "epochs": self.epochs,
                     "patience": self.patience, "lr_patience": self.lr_patience,
                     "default_fps": self.default_fps, "infer_batch_clips": self.infer_batch_clips}
+        # Written so that NaN fails them: lr=nan was torch's traceback, lr=inf or l2=nan a
+        # network of NaNs reported as a diverged training.
         for name, value in positive.items():
-            if value <= 0:
-                raise BadConfig(f"keyframe_mlp: {name}={value}; it must be positive")
+            if not 0 < value < math.inf:
+                raise BadConfig(f"keyframe_mlp: {name}={value}; it must be positive (and "
+                                "finite)")
         if self.threads < 0:
             raise BadConfig(f"keyframe_mlp: threads={self.threads}; use 0 (torch's setting) "
                             "or a positive count")
-        if self.l2 < 0 or not 0.0 < self.lr_factor <= 1.0:
+        if not 0.0 <= self.l2 < math.inf or not 0.0 < self.lr_factor <= 1.0:
             raise BadConfig(f"keyframe_mlp: l2={self.l2}, lr_factor={self.lr_factor}; need "
-                            "l2 >= 0 and 0 < lr_factor <= 1")
+                            "a finite l2 >= 0 and 0 < lr_factor <= 1")
 
     def hidden(self, stage: int) -> tuple[int, ...]:
         return (self.hidden1, self.hidden2, self.hidden3)[stage - 1]

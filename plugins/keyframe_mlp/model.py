@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from harness.api import (ClipSet, ClipSetInfo, RunContext, SlrbenchError, Unlabelled,
-                         torch_compute)
+                         check_model_threads, torch_compute)
 
 from plugins.keyframe_mlp.cascade import CascadeResult, run_cascade, run_stage, segment_best, \
     stage_rows
@@ -66,6 +66,7 @@ class KeyframeMLP:
         """
         if len(train) == 0:
             raise SlrbenchError(f"keyframe_mlp: dataset {train.name!r} has no training clips")
+        check_model_threads("keyframe_mlp", self.config.threads)
         with torch.random.fork_rng(devices=[]), torch_compute(self.config.threads):
             torch.manual_seed(ctx.seed)
             generator = torch.Generator().manual_seed(ctx.seed)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, EarlyStopping, RunContext,
-                         SlrbenchError, StoppingRule, Unlabelled, read_model_meta,
-                         write_model_meta)
+                         SlrbenchError, StoppingRule, Unlabelled, check_model_threads,
+                         read_model_meta, write_model_meta)
 from plugins.lstm import augment
 from plugins.lstm.backend import keras_and_tf
 from plugins.lstm.config import LSTMConfig
@@ -70,6 +70,7 @@ class LSTMModel:
 
     # --- training ---------------------------------------------------------------------
     def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
+        check_model_threads("lstm", self.config.threads)
         keras, _ = keras_and_tf(self.config.threads)
         cfg = self.config
         keras.utils.set_random_seed(ctx.seed)

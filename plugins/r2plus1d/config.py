@@ -1,8 +1,11 @@
 """R(2+1)D options: every default in one place; ``--set key=value`` overrides a field."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, Optional
+
+from harness.api import BadConfig
 
 # What each value of ``input`` needs from the dataset (ModelSpec.inputs vocabulary).
 DATA_FOR_INPUT = {"video": "video", "skeleton": "landmarks"}
@@ -38,19 +41,35 @@ class R2Plus1DConfig:
     line_width: int = 2              # pixels at size 112; scaled with size
 
     def __post_init__(self) -> None:
-        checks = [(self.frames >= 1, "frames must be >= 1"),
-                  (self.size >= 16, "size must be >= 16 (the network downsamples 16x)"),
-                  (self.width > 0, "width must be > 0"),
-                  (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
-                  (self.epochs >= 0, "epochs must be >= 0"),
-                  (self.batch_size >= 1, "batch_size must be >= 1"),
-                  (0 < self.crop_scale <= 1, "crop_scale must be in (0, 1]"),
-                  (0 <= self.flip <= 1, "flip must be in [0, 1]"),
-                  (self.workers >= 0, "workers must be >= 0"),
-                  (self.line_width >= 1, "line_width must be >= 1")]
-        for ok, message in checks:
+        # Written so that NaN fails them; lr, weight_decay and label_smoothing went
+        # unchecked to torch (a traceback after the videos were decoded), width=inf too.
+        checks = [("frames", self.frames >= 1, ">= 1"),
+                  ("size", self.size >= 16, ">= 16 (the network downsamples 16x)"),
+                  ("width", 0 < self.width < math.inf, "> 0 (and finite)"),
+                  ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+                  ("epochs", self.epochs >= 0, ">= 0"),
+                  ("batch_size", self.batch_size >= 1, ">= 1"),
+                  ("lr", 0 < self.lr < math.inf, "> 0 (and finite)"),
+                  ("weight_decay", 0 <= self.weight_decay < math.inf, ">= 0 (and finite)"),
+                  ("label_smoothing", 0 <= self.label_smoothing <= 1, "in [0, 1]"),
+                  ("patience", self.patience >= 0, ">= 0 (0: never stop early)"),
+                  ("crop_scale", 0 < self.crop_scale <= 1, "in (0, 1]"),
+                  ("flip", 0 <= self.flip <= 1, "in [0, 1]"),
+                  ("workers", self.workers >= 0, ">= 0"),
+                  # a line wider than the frame draws nothing more, and OpenCV refuses one
+                  # past 32767 pixels (line_width=1000000 was its assertion's traceback)
+                  ("line_width", 1 <= self.line_width <= 112,
+                   "in [1, 112] (pixels at size 112: 112 already covers the frame)")]
+        for name, ok, allowed in checks:
             if not ok:
-                raise ValueError(message)
+                raise BadConfig(f"r2plus1d: {name}={getattr(self, name)}; it must be {allowed}")
+        # Batch norm in training needs two values per channel; the last stage sees
+        # ceil(frames / 8) x ceil(size / 16)^2 of them per clip (a final batch of one clip
+        # is dropped, so only batches of one can get there): torch's ValueError mid-epoch.
+        if self.batch_size == 1 and math.ceil(self.frames / 8) * math.ceil(self.size / 16) == 1:
+            raise BadConfig(f"r2plus1d: batch_size=1 with frames={self.frames} and "
+                            f"size={self.size} leaves batch norm one value per channel in the "
+                            "last stage; use batch_size >= 2, frames >= 9 or size >= 17")
 
     def required_inputs(self) -> str:
         """What the dataset must provide for this config: "video" or "landmarks" (the

@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from harness.api import (BadConfig, ClipSet, ClipSetInfo, EarlyStopping, RunContext,
-                         StoppingRule, Unlabelled, load_state_dict, predict_padded,
-                         read_model_meta, save_state_dict, state_snapshot, torch_compute,
-                         write_model_meta)
+                         StoppingRule, Unlabelled, check_model_threads, load_state_dict,
+                         predict_padded, read_model_meta, save_state_dict, state_snapshot,
+                         torch_compute, write_model_meta)
 from plugins.spoter.augment import paper_augment, study_copies
 from plugins.spoter.batching import length_batches, pad
 from plugins.spoter.config import SpoterConfig
@@ -64,6 +64,7 @@ class SpoterModel:
     @_with_torch_compute
     def fit(self, train: ClipSet, val: ClipSet, ctx: RunContext) -> None:
         cfg = self.config
+        check_model_threads("spoter", cfg.threads)
         torch.manual_seed(ctx.seed)
         rng = np.random.default_rng(ctx.seed)
         self.device = ("cuda" if str(ctx.device).startswith("cuda")
