@@ -31,7 +31,7 @@ def as_trained(array: np.ndarray, lacks, where: str) -> np.ndarray:
 
     A model never saw those parts and reads them wrongly: given the pose and face of a
     Holistic clip (a video, an asl-signs or .pose file), signo's pooled_logreg anchored the
-    hands at the shoulders and its top-1 on signo's own test clips fell from 0.968 to 0.083.
+    hands at the shoulders and answered most of signo's own test signs wrongly.
     """
     blanked = [part for part in lacks if part in PARTS]
     if not any(np.isfinite(array[:, PARTS[part]]).any() for part in blanked):

@@ -1,7 +1,6 @@
 """Measuring what a run costs: wall time and peak resident memory; the CPUs it may use."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 
