@@ -291,8 +291,9 @@ def test_a_model_saved_before_the_angle_features_loads_without_them(asl, tmp_pat
     np.testing.assert_array_equal(again.predict_proba(test), model.predict_proba(test))
 
 
-@pytest.mark.parametrize("options", [{}, {"anchor": "shoulders", "trim": True,
-                                          "hand_angles": False, "hand_gap": 4}])
+@pytest.mark.parametrize("options", [{}, pytest.param(
+    {"anchor": "shoulders", "trim": True, "hand_angles": False, "hand_gap": 4},
+    marks=pytest.mark.slow)])                     # a second conversion: the slow lane's
 def test_a_small_model_exports_to_onnx_with_the_same_answers(asl, tmp_path, options):
     from plugins.conv_transformer.export import onnx_predict_proba, sidecar_path
     model = _fit(asl, epochs=1, **options)

@@ -165,6 +165,7 @@ def test_a_folder_in_the_sidecars_place_is_refused_before_converting(conv_run, u
     assert list((folder / "z.json").iterdir()) == []
 
 
+@pytest.mark.slow       # a real export: several seconds each
 def test_an_lstm_export_is_refused_as_a_whole_by_a_folder_in_its_sidecars_place(lstm_run, uri,
                                                                                 tmp_path):
     # the model file was renamed into place before the sidecar write failed
@@ -175,6 +176,7 @@ def test_an_lstm_export_is_refused_as_a_whole_by_a_folder_in_its_sidecars_place(
     assert [p.name for p in tmp_path.iterdir()] == ["z.json"]
 
 
+@pytest.mark.slow       # a real export: several seconds each
 def test_a_failed_export_leaves_the_earlier_one_as_it_was(conv_run, uri, tmp_path,
                                                           monkeypatch):
     graph, side = tmp_path / "z.onnx", tmp_path / "z.json"
@@ -196,6 +198,7 @@ def test_a_failed_export_leaves_the_earlier_one_as_it_was(conv_run, uri, tmp_pat
     assert side.read_text() == '{"earlier": true}'
 
 
+@pytest.mark.slow       # a real export: several seconds each
 def test_the_default_output_is_named_as_the_help_says(conv_run, uri, tmp_path, monkeypatch):
     help_text = " ".join(cli("export", "--help").output.split())
     assert "MODEL-RUNID.SUFFIX in the current folder" in help_text, help_text
