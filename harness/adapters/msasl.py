@@ -20,7 +20,7 @@ from harness.data.packing import open_dataset_store
 from harness.data import msasl_annotations as msasl
 from harness.data.clips import ClipSet, relabel
 from harness.data.index import read_index
-from harness.errors import BadAnnotations, BadConfig, DatasetNotFound
+from harness.errors import BadAnnotations, DatasetNotFound
 from harness.specs import DatasetRequest, DatasetSpec, ExtractionPlan, ExtractionRequest
 from harness.util.paths import data_root
 
@@ -74,11 +74,6 @@ def plan_extraction(videos: Path, request: ExtractionRequest) -> ExtractionPlan:
 
 
 def load(request: DatasetRequest) -> ClipSet:
-    if request.vocab is not None and request.vocab < 2:
-        # before the store is looked for: MS-ASL0 has no clip, and the how-to would have
-        # said to fetch --vocab 0 (or -2)
-        raise BadConfig(f"--vocab {request.vocab}: a classifier needs at least 2 signs; use "
-                        "--vocab 2 or more")
     path = Path(request.data_dir) if request.data_dir else default_store()
     store, meta = open_dataset_store(path, NAME, "MS-ASL", msasl.SPLITS,
                                      how_to_obtain(path, request.vocab))

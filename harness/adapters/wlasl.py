@@ -481,11 +481,6 @@ def _class_names(labels, vocab: list[str], limit: int = 8) -> str:
 def load(request: DatasetRequest) -> ClipSet:
     options = config_from_dict(WlaslOptions, dict(request.options),
                                option="--data-option")
-    if request.vocab is not None and request.vocab < 2:
-        # 0 would read as no --vocab at all (the whole class list), a negative N as a slice
-        # from the end
-        raise BadConfig(f"--vocab {request.vocab}: a classifier needs at least 2 signs; use "
-                        "--vocab 2 or more")
     root = Path(request.data_dir or default_dir())
     source, folders = open_source(root)
     split_file = choose_split_file(folders, request.vocab, options.split_file)

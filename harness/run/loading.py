@@ -19,11 +19,15 @@ def make_request(data_dir: Path | str | None = None, vocab: int | None = None,
                           verbose=verbose, options=dict(options or {}))
 
 
-def slice_vocabulary(clips: ClipSet, vocab: int) -> ClipSet:
-    """Keep the first ``vocab`` classes (labels < vocab), as MS-ASL N does."""
-    if vocab < 2:
+def check_vocab(vocab: int | None) -> None:
+    if vocab is not None and vocab < 2:
         raise BadConfig(f"--vocab {vocab}: a classifier needs at least 2 signs; use --vocab 2 "
                         "or more")
+
+
+def slice_vocabulary(clips: ClipSet, vocab: int) -> ClipSet:
+    """Keep the first ``vocab`` classes (labels < vocab), as MS-ASL N does."""
+    check_vocab(vocab)
     if vocab > len(clips.vocab):
         raise BadConfig(f"--vocab {vocab} is larger than {clips.name}'s vocabulary of "
                         f"{len(clips.vocab)} signs; use --vocab {len(clips.vocab)} or less")
@@ -47,6 +51,9 @@ def check_data_options(spec: DatasetSpec, options: dict) -> None:
 def load_clipset(dataset: str, request: DatasetRequest) -> tuple[ClipSet, SplitManifest]:
     spec = registry.dataset(dataset)
     check_data_options(spec, request.options)
+    # before the adapter: wlasl read --vocab 0 as its whole class list and a negative N as
+    # a slice from the end; msasl looked for an MS-ASL0 store and advised fetching it
+    check_vocab(request.vocab)
     clips = spec.load(request)
     # An adapter that resolved --vocab itself (e.g. dropping classes it has no data for)
     # says so; slicing again would refuse the smaller vocabulary it chose.
