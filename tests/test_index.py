@@ -5,9 +5,9 @@ files written here.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,6 +98,22 @@ def test_index_problems_name_the_file_and_the_fix(tmp_path):
         index.write_bytes(text.encode("latin-1"))
         with pytest.raises(BadAnnotations, match=message):
             read_index(tmp_path)
+
+
+@pytest.mark.parametrize("fps, shown", [("0", "0"), ("-25", "-25"), ("inf", "inf"),
+                                        ("-inf", "-inf"), ("1e400", "inf")])
+def test_an_fps_that_is_no_frame_rate_is_refused_naming_the_row_and_value(tmp_path, fps,
+                                                                           shown):
+    # accepted without a word: keyframe_mlp then put its default rate in the clip's place
+    index = tmp_path / "index.csv"
+    index.write_text(f"file,gloss,fps\na.npy,HELLO,30\nb.npy,NO,{fps}\nc.npy,NO,\n")
+    message = re.escape(f"{index}: row 3 has fps {shown}, not a frame rate")
+    with pytest.raises(BadAnnotations, match=message):
+        read_index(tmp_path)
+    with pytest.raises(BadAnnotations, match=message):       # before any file is read
+        landmarks_adapter.load(DatasetRequest(data_dir=tmp_path, cache_dir=tmp_path / "c"))
+    index.write_text("file,gloss,fps\na.npy,HELLO,30\nb.npy,NO,29.97\nc.npy,NO,\n")
+    assert read_index(tmp_path)["fps"].tolist()[:2] == [30.0, 29.97]  # empty: not given
 
 
 def test_trailing_commas_and_windows_of_one_video_are_read(tmp_path):

@@ -65,7 +65,7 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_store(tmp_path):
 
 @pytest.mark.parametrize("array, message", [
     (np.zeros((4, 543, 2), np.float32), "shape"),
-    (np.zeros((4, 543, 3), np.int32), "dtype"),
+    (np.zeros((4, 543, 3), bool), "dtype"),       # integers are coordinates: test_landmark_files
     (np.zeros((0, 543, 3), np.float32), "no frames"),
     (np.full((4, 543, 3), np.nan, np.float32), "every landmark"),
 ])

@@ -24,21 +24,13 @@ is cut to its annotated window: frames are 1-based and inclusive, ``end = -1`` r
 end, and a file shorter than its window keeps the frames it has.
 
 Hand slots. MediaPipe Hands reports hands in detection order, not as left and right. The
-rule ``side`` (default) places them in Holistic's slots frame by frame:
-
-1. both hands seen: the one further right in the image (larger wrist x) is the signer's
-   left hand (Holistic's ``left_hand``: WLASL's camera is not mirrored, so the signer's
-   right hand, the dominant one of most signers, is seen on the image's left), the other
-   the right hand;
-2. one hand seen: by the image half its wrist is in (right half: the left hand).
-
-``--data-option hand_slots=track`` keeps rule 1 and sends a lone hand to the slot whose
-wrist was last seen nearest to it (x, y) in the clip, so a one-handed sign crossing the
-body keeps its slot; a slot not seen yet counts as sitting ``SIDE_OFFSET`` image widths to
-its own side of the clip's midline (the mean wrist x of the frames with both hands, else
-the image centre). Measured on WLASL100 and WLASL300 (README), tracking was no better for
-the baseline or the key-frame MLP, so the stateless rule is the default. The rule is logged
-with the run (``wlasl.hand_slots``). A missing hand is NaN, never ``-1``.
+rule ``side`` (default) places two hands by image x (image-right = the signer's left: WLASL's
+camera is not mirrored) and a lone hand by the image half it is in; ``--data-option
+hand_slots=track`` sends a lone hand to the slot whose wrist was last seen nearest. Both
+rules are :mod:`harness.data.hands`, shared with every other reader of the Hands layout.
+Measured on WLASL100 and WLASL300 (README), tracking was no better for the baseline or the
+key-frame MLP, so the stateless rule is the default. The rule is logged with the run
+(``wlasl.hand_slots``). A missing hand is NaN, never ``-1``.
 
 Coverage (clips with landmarks / clips in the official split, per split and overall) is
 printed and logged as ``coverage.*``. Classes of WLASL-N with no training clip present stop
@@ -60,12 +52,14 @@ import numpy as np
 import pandas as pd
 
 from harness.data.packing import cache_key, cached_store, file_fingerprint, open_dataset_store
-from harness.data.clips import LEFT_HAND, N_LANDMARKS, PARTS, RIGHT_HAND, SPLITS, ClipSet
+from harness.data.clips import PARTS, SPLITS, ClipSet
+# hand_seen and place_hands are wlasl's rule by name, in its tests too: re-exported
+from harness.data.hands import MISSING, RULES, hand_seen, place_hands  # noqa: F401
 from harness.data.index import (LANDMARK_SUFFIXES, TO_THE_END, VIDEO_SUFFIXES, read_text,
                                 windows)
-from harness.data.landmark_files import read_landmark_file
+from harness.data.landmark_files import read_landmark_file, read_npy
 from harness.data.store import LandmarkStore, StoreWriter, is_store, validate_clip
-from harness.errors import BadAnnotations, BadConfig, BadLandmarks, BadStore, DatasetNotFound
+from harness.errors import BadAnnotations, BadConfig, BadStore, DatasetNotFound
 from harness.specs import DatasetRequest, DatasetSpec, ExtractionPlan, ExtractionRequest
 from harness.util.config import config_from_dict
 from harness.util.paths import shared_datasets
@@ -78,20 +72,9 @@ NSLT = re.compile(r"^nslt_(\d+)\.json$")
 LANDMARKS_DIR = "landmarks"
 VOCAB_SIZES = (100, 300, 1000, 2000)
 DEFAULT_FPS = 25.0           # the rate WLASL_v0.3.json states for its instances
-HANDS_SHAPE = (2, 21, 3)     # MediaPipe Hands: two slots in detection order
-MISSING = -1.0               # how the Hands layout marks a slot with no detection
-WRIST = 0
-SIDE_OFFSET = 0.1            # image widths: where a slot not seen yet is assumed to be
-IMAGE_CENTRE = 0.5
 CACHE_VERSION = 2            # bump when the conversion changes
 PROTOCOL = ("official WLASL split (train / val / test as given; not guaranteed "
             "signer-independent); WLASL-N = class index < N")
-RULES = {
-    "side": "side: two hands by image x (image-right = signer's left); a lone hand by the "
-            "image half it is in",
-    "track": "track: two hands by image x (image-right = signer's left); a lone hand to the "
-             "slot whose wrist was last seen nearest",
-}
 HOLISTIC_SOURCE = "as in the source (Holistic layout)"
 
 
@@ -280,76 +263,19 @@ def choose_split_file(folders: list[Path], vocab: int | None, named: str = "") -
                           "split_file=PATH")
 
 
-# --- hands in detection order -> Holistic slots --------------------------------------------
-def hand_seen(hands: np.ndarray) -> np.ndarray:
-    """``[T, 2]``: True where a slot holds a detection (not all ``-1``, no NaN)."""
-    return ~((hands == MISSING).all(axis=(2, 3)) | np.isnan(hands).any(axis=(2, 3)))
-
-
-def place_hands(hands: np.ndarray, rule: str = "side") -> np.ndarray:
-    """``[T, 2, 21, 3]`` in detection order -> ``[T, 2, 21, 3]`` as (left, right), NaN = none.
-
-    See the module docstring for the rules.
-    """
-    if rule not in RULES:
-        raise BadConfig(f"hand_slots={rule!r}: use one of {', '.join(RULES)}")
-    hands = np.asarray(hands, dtype=np.float32)
-    seen = hand_seen(hands)
-    wrist = hands[:, :, WRIST, :2].astype(np.float64)
-    both = seen.all(axis=1)
-    midline = float(wrist[both, :, 0].mean()) if both.any() else 0.5
-    out = np.full(hands.shape, np.nan, dtype=np.float32)
-    last: list[np.ndarray | None] = [None, None]          # last wrist seen in slot left, right
-    for t in np.flatnonzero(seen.any(axis=1)):
-        if both[t]:
-            left = 0 if wrist[t, 0, 0] >= wrist[t, 1, 0] else 1
-            out[t, 0], out[t, 1] = hands[t, left], hands[t, 1 - left]
-            last = [wrist[t, left], wrist[t, 1 - left]]
-            continue
-        hand = 0 if seen[t, 0] else 1
-        point = wrist[t, hand]
-        slot = 0 if point[0] >= (midline if rule == "track" else IMAGE_CENTRE) else 1
-        if rule == "track":
-            prior = (np.array([midline + SIDE_OFFSET, point[1]]),
-                     np.array([midline - SIDE_OFFSET, point[1]]))
-            distance = [np.linalg.norm(point - (last[s] if last[s] is not None else prior[s]))
-                        for s in (0, 1)]
-            if distance[0] != distance[1]:
-                slot = int(np.argmin(distance))
-        out[t, slot] = hands[t, hand]
-        last[slot] = point
-    return out
-
-
-def hands_to_holistic(hands: np.ndarray, rule: str = "side") -> np.ndarray:
-    placed = place_hands(hands, rule)
-    out = np.full((len(placed), N_LANDMARKS, 3), np.nan, dtype=np.float32)
-    out[:, LEFT_HAND], out[:, RIGHT_HAND] = placed[:, 0], placed[:, 1]
-    return out
-
-
 # --- reading one clip -------------------------------------------------------------------
 def read_clip(path: Path, rule: str) -> tuple[np.ndarray, bool]:
     """One landmark file as Holistic ``[T, 543, 3]`` (NaN = missing); True when its hands
     came in detection order (and the slot rule placed them)."""
     if path.suffix.lower() != ".npy":
         return read_landmark_file(path), False
-    try:
-        array = np.load(path, allow_pickle=False)
-    except Exception as error:  # noqa: BLE001 - numpy raises many types for a bad file
-        raise BadLandmarks(f"{path}: cannot read this .npy file ({error}); re-extract it") from None
-    if not np.issubdtype(array.dtype, np.floating) or array.ndim not in (3, 4) \
-            or array.shape[1:] not in (HANDS_SHAPE, (N_LANDMARKS, 3)) or len(array) == 0:
-        raise BadLandmarks(f"{path}: landmarks of shape {array.shape} and dtype {array.dtype}; "
-                           "expected float [frames, 2, 21, 3] (MediaPipe Hands, -1 = no hand) "
-                           f"or [frames, {N_LANDMARKS}, 3] (Holistic)")
-    # checked here, where the file is known: the store's own check names only the clip id
-    if array.ndim == 4:
-        return validate_clip(hands_to_holistic(array, rule), str(path)), True
-    array = array.astype(np.float32)
+    array, placed = read_npy(path, rule)
+    if placed:
+        return array, True
     for part in PARTS.values():  # a part written as all -1 is a missing part, like NaN
         block = array[:, part]
         block[(block == MISSING).all(axis=(1, 2))] = np.nan
+    # again: a file of nothing but -1 parts has nothing seen, and is refused as such
     return validate_clip(array, str(path)), False
 
 

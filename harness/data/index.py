@@ -155,6 +155,8 @@ def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFra
     for column in NUMERIC_COLUMNS:
         if column in index:
             index[column] = _numbers(index[column], where, column)
+    if "fps" in index:
+        _refuse_bad_rates(index["fps"], where)
     if any(c in index for c in WINDOW_COLUMNS):
         _frame_window(index, where)
     _refuse_repeated_clips(index, where)
@@ -225,6 +227,19 @@ def _numbers(values: pd.Series, where: str, column: str) -> pd.Series:
         raise BadAnnotations(f"{where}: row {row + 2} has {column} {text.iloc[row]!r}, "
                              "not a number")
     return numbers.astype(float)
+
+
+def _refuse_bad_rates(fps: pd.Series, where: str) -> None:
+    """An fps of 0, below 0 or infinite is no frame rate (a typo, or a tool's "unknown"):
+    a model that reads the rate (keyframe_mlp's velocities are per second) put its own
+    default in its place without a word. Empty stays allowed: the video's own rate, else
+    the dataset's default, is used."""
+    bad = fps.notna() & ~(np.isfinite(fps) & (fps > 0))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise BadAnnotations(f"{where}: row {row + 2} has fps {fps.iloc[row]:g}, not a frame "
+                             "rate; give the clip's frames per second (above 0), or leave the "
+                             "cell empty")
 
 
 def _frame_window(index: pd.DataFrame, where: str) -> None:

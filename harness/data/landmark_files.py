@@ -1,5 +1,6 @@
-"""Reading single landmark files: Kaggle asl-signs parquet, ``.npy`` ``[T, 543, 3]`` and
-``.pose`` (pose-format, MediaPipe Holistic; see :mod:`harness.data.pose_files`)."""
+"""Reading single landmark files: Kaggle asl-signs parquet, ``.npy`` (Holistic
+``[T, 543, 3]`` or MediaPipe Hands ``[T, 2, 21, 3]``; see :func:`read_npy`) and ``.pose``
+(pose-format, MediaPipe Holistic; see :mod:`harness.data.pose_files`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from harness.data.clips import N_LANDMARKS
+from harness.data.hands import DEFAULT_RULE, HANDS_SHAPE, hands_to_holistic
 from harness.errors import BadLandmarks
 from harness.data.store import validate_clip
 
@@ -16,6 +18,8 @@ from harness.data.store import validate_clip
 TYPE_OFFSETS = {"pose": 0, "face": 33, "left_hand": 501, "right_hand": 522}
 TYPE_SIZES = {"pose": 33, "face": 468, "left_hand": 21, "right_hand": 21}
 PARQUET_COLUMNS = ["frame", "type", "landmark_index", "x", "y", "z"]
+NPY_LAYOUTS = (f"[frames, {N_LANDMARKS}, 3] (Holistic) or [frames, 2, 21, 3] (MediaPipe "
+               "Hands, -1 = no hand)")
 
 
 def parquet_to_array(frame: pd.DataFrame, where: str) -> np.ndarray:
@@ -99,16 +103,47 @@ def read_landmark_file(path: Path | str) -> np.ndarray:
                                "re-download or re-extract it") from None
         array = parquet_to_array(frame, str(path))
     elif suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except Exception as error:  # noqa: BLE001
-            raise BadLandmarks(f"{path}: cannot read this .npy file ({error}); it may be "
-                               "truncated — re-extract it") from None
+        return read_npy(path)[0]
     elif suffix == ".pose":
         from harness.data.pose_files import read_pose_file
         return read_pose_file(path)
     else:
         raise BadLandmarks(f"{path}: unsupported landmark file type {suffix!r}; use .parquet "
-                           "(asl-signs schema), .npy [frames, 543, 3] or .pose (MediaPipe "
+                           f"(asl-signs schema), .npy {NPY_LAYOUTS} or .pose (MediaPipe "
                            "Holistic, pose-format)")
     return validate_clip(array, str(path))
+
+
+def read_npy(path: Path | str, rule: str = DEFAULT_RULE) -> tuple[np.ndarray, bool]:
+    """A ``.npy`` clip as Holistic ``[T, 543, 3]``, validated; True when it came in the
+    MediaPipe Hands layout and ``rule`` (:mod:`harness.data.hands`) placed its hands.
+
+    The one reader of both layouts, so that a file the ``wlasl`` dataset trains on is read
+    the same by ``slrbench predict`` and the ``landmarks`` dataset. Integer coordinates
+    are numbers like any other: made float32 here and judged by the range check as floats
+    are, so a file of pixels is refused for its unit, not for its dtype.
+    """
+    path = Path(path)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except Exception as error:  # noqa: BLE001 - numpy raises many types for a bad file
+        if "allow_pickle" in str(error):    # not damaged: objects, which are never unpickled
+            raise BadLandmarks(f"{path}: holds pickled Python objects, not numbers; save the "
+                               f"landmarks as a float or integer array {NPY_LAYOUTS}") from None
+        raise BadLandmarks(f"{path}: cannot read this .npy file ({error}); it may be "
+                           "truncated — re-extract it") from None
+    if not isinstance(array, np.ndarray):   # np.load opens an .npz by its content
+        array.close()
+        raise BadLandmarks(f"{path}: an .npz archive (named arrays), not one .npy array; "
+                           f"save one clip per file as {NPY_LAYOUTS}")
+    if np.issubdtype(array.dtype, np.integer):      # bool is no integer dtype to numpy
+        array = array.astype(np.float32)
+    if not np.issubdtype(array.dtype, np.floating) or array.ndim not in (3, 4) \
+            or array.shape[1:] not in (HANDS_SHAPE, (N_LANDMARKS, 3)):
+        raise BadLandmarks(f"{path}: landmarks of shape {array.shape} and dtype {array.dtype}; "
+                           f"expected float or integer coordinates {NPY_LAYOUTS}")
+    # checked here, where the file is known (no frames too): the store's own check names
+    # only the clip id
+    if array.ndim == 4:
+        return validate_clip(hands_to_holistic(array, rule), str(path)), True
+    return validate_clip(array, str(path)), False
