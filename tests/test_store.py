@@ -94,3 +94,37 @@ def test_parquet_is_reordered_into_the_pose_first_layout(shared):
     np.testing.assert_allclose(clip[0, :33], pose[["x", "y", "z"]].to_numpy(), rtol=1e-6)
     right = first[first["type"] == "right_hand"].sort_values("landmark_index")
     np.testing.assert_allclose(clip[0, 522:], right[["x", "y", "z"]].to_numpy(), rtol=1e-6)
+
+
+BUILD_ONCE = '''
+import os, sys, time
+from pathlib import Path
+from harness.data.packing import cached_store
+from harness.data.store import write_store
+from tests.test_store import rows
+
+def build(path):
+    with open(sys.argv[2], "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    time.sleep(1.5)                      # long enough for the other process to arrive
+    write_store(path, rows(), ["b", "a"], "toy")
+
+print(len(cached_store(Path(sys.argv[1]), build)))
+'''
+
+
+def test_two_processes_on_a_cold_cache_build_it_once(tmp_path):
+    # the runs of a local sweep (or two test workers) finding no cache at once: one builds,
+    # the other waits and opens it, and no lock file is left among the caches
+    import subprocess
+    import sys
+    from pathlib import Path
+    store, log = tmp_path / "cache" / "toy-1", tmp_path / "builds.log"
+    root = Path(__file__).resolve().parents[1]
+    both = [subprocess.Popen([sys.executable, "-c", BUILD_ONCE, str(store), str(log)],
+                             cwd=root, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in both]
+    assert [p.returncode for p in both] == [0, 0]
+    assert [o.split()[-1] for o in outputs] == ["4", "4"]
+    assert len(log.read_text().split()) == 1, log.read_text()
+    assert sorted(p.name for p in store.parent.iterdir()) == ["toy-1"]

@@ -3,6 +3,8 @@ build-once cache, opening the store `data extract --dataset X` built. For adapte
 dataset plugins alike (exported through harness.api)."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -40,16 +42,53 @@ def files_fingerprint(paths: Iterable[Path | str]) -> str:
 
 
 def cached_store(path: Path, build: Callable[[Path], None]) -> LandmarkStore:
-    """Open the store at ``path``, building it first if it is not there (or is broken)."""
+    """Open the store at ``path``, building it first if it is not there (or is broken).
+
+    Two processes that find no store at once (the runs of a local sweep on a cold cache)
+    build it once: the second waits for the first, then opens what it built.
+    """
+    store = _open_cached(path)
+    if store is not None:
+        return store
+    with _building(path):
+        store = _open_cached(path)
+        if store is not None:
+            return store
+        if path.is_dir():
+            shutil.rmtree(path)  # ours too (e.g. left half-written by an older slrbench)
+        build(path)
+    return LandmarkStore.open(path)
+
+
+def _open_cached(path: Path) -> LandmarkStore | None:
     if is_store(path):
         try:
             return LandmarkStore.open(path)
         except SlrbenchError:
             pass  # a damaged cache is rebuilt rather than reported: it is ours, not the user's
-    if path.is_dir():
-        shutil.rmtree(path)  # ours too (e.g. left half-written by an older slrbench)
-    build(path)
-    return LandmarkStore.open(path)
+    return None
+
+
+@contextlib.contextmanager
+def _building(path: Path):
+    """An exclusive lock on building ``path``, held on a hidden file beside it and removed
+    after. A process already waiting on the removed file still gets the lock and then finds
+    the store built; one that races past a failed build builds too, as with no lock. Where
+    no lock file can be made, the build goes on unlocked."""
+    lock = path.parent / f".{path.name}.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()
 
 
 def open_dataset_store(path: Path, dataset: str, label: str, splits: Iterable[str],
