@@ -113,8 +113,28 @@ def describe(config_cls: type) -> list[tuple[str, str, Any]]:
     return rows
 
 
+_PLURALS = {int: "ints", float: "floats", str: "strings", bool: "bools"}
+
+
 def type_name(kind) -> str:
-    """``int``; a Literal as its choices (``honest|oracle``), which is what a user types."""
-    if typing.get_origin(kind) is typing.Literal:
-        return "|".join(str(choice) for choice in typing.get_args(kind))
-    return getattr(kind, "__name__", str(kind))
+    """What a user types on ``--set`` for ``kind``, read off ``_coerce`` so the two agree:
+    ``int``, a Literal as its choices (``honest|oracle``), ``ints, comma-separated``,
+    ``str or none`` (never ``tuple`` or ``typing.Optional[str]``)."""
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    if origin is typing.Literal:
+        return "|".join(str(choice) for choice in args)
+    if origin in (typing.Union, types.UnionType):
+        # _coerce tries only the first non-None member, so that is the one to name
+        options = [k for k in args if k is not type(None)]
+        name = type_name(options[0]) if options else "none"
+        return f"{name} or none" if type(None) in args else name
+    if origin in (tuple, list):
+        item = args[0] if args else str
+        if typing.get_origin(item) is typing.Literal:
+            return f"any of {type_name(item)}, comma-separated"
+        return f"{_PLURALS.get(item, 'strings')}, comma-separated"
+    if kind in (int, float, str, bool):
+        return kind.__name__
+    # any other annotation gets the text as typed (see _coerce)
+    return "str"

@@ -1,0 +1,40 @@
+"""``slrbench list --model`` names every option's type the way ``--set`` reads it."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from harness import registry
+from harness.cli import main
+from harness.util.config import config_from_dict, describe
+
+PYTHON_WORDS = ("typing", "Optional", "tuple", "[", "NoneType", "Union", "Literal")
+MODELS = sorted(registry.models())
+OPTION_CLASSES = ([(name, spec.config) for name, spec in registry.models().items()]
+                  + [(name, spec.options) for name, spec in registry.datasets().items()
+                     if spec.options is not None])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_listed_types_are_what_a_user_types(model):
+    result = CliRunner().invoke(main, ["list", "--model", model], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = result.output.split("options (--set key=value):")[1].strip().splitlines()
+    assert rows, result.output
+    for row in rows:
+        name_and_type = row.rsplit(" default ", 1)[0]
+        assert not any(word in name_and_type for word in PYTHON_WORDS), row
+
+
+@pytest.mark.parametrize("owner,options", OPTION_CLASSES, ids=[n for n, _ in OPTION_CLASSES])
+def test_listed_types_agree_with_the_set_parser(owner, options):
+    # the listing is only useful if typing what it says gives the default back
+    for name, kind, default in describe(options):
+        assert not any(word in kind for word in PYTHON_WORDS), (owner, name, kind)
+        if kind.endswith(", comma-separated"):
+            typed = ",".join(str(item) for item in default)
+            parsed = config_from_dict(options, {name: typed}, owner=owner)
+            assert getattr(parsed, name) == default, (owner, name, typed)
+        if kind.endswith(" or none"):
+            parsed = config_from_dict(options, {name: "none"}, owner=owner)
+            assert getattr(parsed, name) is None, (owner, name)
