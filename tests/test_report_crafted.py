@@ -66,10 +66,21 @@ def crafted(tmp_path_factory):
                                 ranks_for(accuracy - vocab / 2000, clips, rng), accuracy,
                                 config=usual if model == "spoter" else {},
                                 curves=learning_curve(12, rng, accuracy)))
+    # A diverged seed: no test figures, yet a predictions.csv of all-right clips; pooled
+    # with seeds 0 and 1 (half right each) it would pull the interval off their mean of 50 %.
+    diverged = Split.make("signo", 12, 120, tag="diverged")
+    runs += [Run("spoter", diverged, seed, ranks_for(0.5, 120, rng), 0.7, config=usual)
+             for seed in range(2)]
+    runs.append(Run("spoter", diverged, 2, np.zeros(120, dtype=int), 0.7, config=usual,
+                    metrics={name: math.nan for name in ("test_top1", "test_top5",
+                                                         "test_mean_class_accuracy",
+                                                         "test_macro_f1")}))
+    runs.append(Run("lstm", diverged, 0, ranks_for(0.4, 120, rng), 0.6))
     uri, run_ids = write_store(folder, runs)
     files = build_report(ReportConfig(out=folder / "report.html", tracking_uri=uri))
     return {"files": files, "text": files.html.read_text(encoding="utf-8"),
-            "csv": pd.read_csv(files.csv), "splits": (differ, same, chosen), "uri": uri}
+            "csv": pd.read_csv(files.csv), "splits": (differ, same, chosen), "uri": uri,
+            "diverged": diverged}
 
 
 def _section(text: str, split: Split) -> str:
@@ -219,3 +230,24 @@ def test_the_latex_verdicts_wrap_beneath_the_table_instead_of_widening_it(crafte
     verdicts = [line for line in beneath.splitlines() if "paired bootstrap" in line]
     assert len(verdicts) == crafted["csv"]["test"].eq("paired bootstrap").sum() >= 2
     assert any("\\emph{signo, 12 signs, split signo12d}: $\\star$ spoter" in v for v in verdicts)
+
+
+def test_a_seed_without_test_figures_counts_in_no_n_interval_or_test(crafted):
+    split = crafted["diverged"]
+    table = _headline(_section(crafted["text"], split))
+    row = re.search(r'<td class="model">spoter \(lr=0.001\)[^\n]*</td>\s*(.*?)</tr>', table,
+                    flags=re.S).group(1)
+    assert re.match(r'<td class="num" title="seeds 0, 1 \(left out[^"]*2\)">2</td>', row), row
+    assert '<span class="left">1 seed left out</span>' in row
+    frame = crafted["csv"]
+    summary = frame[frame["split_hash"] == split.split_hash].set_index("model").loc["spoter"]
+    assert summary["n"] == 2 and summary["seeds"] == "0 1" and summary["seeds_left_out"] == 2
+    assert summary["test_top1_mean"] == 0.5
+    assert summary["test_top1_ci_low"] < 0.5 < summary["test_top1_ci_high"]
+    # the paired test is of the same two seeds: 50 % against lstm's 40 %
+    lstm = frame[frame["split_hash"] == split.split_hash].set_index("model").loc["lstm"]
+    assert frame.loc[(frame["split_hash"] == split.split_hash) & (frame["rank"] == 1),
+                     "difference_top1"].item() == pytest.approx(0.5 - lstm["test_top1_mean"])
+    latex = crafted["files"].tex.read_text(encoding="utf-8")
+    assert re.search(r"^spoter \(lr=0\.001\) & 2 & 50\.0 .*\(1 seed left out\)", latex,
+                     flags=re.M)

@@ -420,3 +420,29 @@ def test_a_published_page_names_a_store_without_its_password():
     assert shown_uri("https://alice:token@mlflow.example.com/") == (
         "https://alice@mlflow.example.com/")
     assert shown_uri("http://alice@127.0.0.1:5000") == "http://alice@127.0.0.1:5000"
+
+
+def test_a_seed_without_a_test_top1_is_left_out_of_n_and_said_so():
+    # seed 2 diverged (NaN): the mean is of seeds 0 and 1, so n and the ± must be too
+    runs = pd.DataFrame([_search_runs_row("a", "spoter", "h1" * 32, 0, 0.60, lr=0.1),
+                         _search_runs_row("b", "spoter", "h1" * 32, 1, 0.70, lr=0.1),
+                         _search_runs_row("c", "spoter", "h1" * 32, 2, math.nan, lr=0.1)])
+    [bench] = collect.benchmarks(collect.tidy_runs(runs))
+    result = headline.headline(bench, {c.key: Uncertainty(None, {})
+                                       for c in bench.configurations})
+    for row in (tables.headline_rows(result)[0],
+                tables.configuration_rows(bench, {}, set())[0]):
+        assert row.n == 2, row
+        assert row.seeds == "0, 1 (left out, no test top-1: 2)"
+        top1 = row.cells[[c.metric.key for c in (
+            tables.HEADLINE_COLUMNS if row.chosen else tables.ALL_COLUMNS)].index("top1")]
+        assert top1.value == "65.0" and top1.spread == tables.plain(
+            np.std([0.6, 0.7], ddof=1), "percent")
+        assert top1.left_out == "1 seed left out"
+    # every seed measured: nothing to say
+    whole = pd.DataFrame([_search_runs_row(r, "spoter", "h1" * 32, s, 0.6, lr=0.1)
+                          for s, r in enumerate("ab")])
+    [bench] = collect.benchmarks(collect.tidy_runs(whole))
+    [row] = tables.configuration_rows(bench, {}, set())
+    assert row.n == 2 and row.seeds == "0, 1"
+    assert not any(cell.left_out for cell in row.cells)

@@ -201,7 +201,12 @@ class Builder:
         found = {}
         for config in benchmark.configurations:
             per_run, why = {}, {}
+            scored = set(config.scored["run_id"])
             for run, clips in zip(config.run_ids, expected_rows(config, benchmark)):
+                if run not in scored:
+                    # no test top-1: its clips would pull the interval off the mean it
+                    # is drawn around, which leaves the run out
+                    continue
                 predictions = artifacts.predictions(run)
                 why[run] = unusable(predictions, clips)
                 # a damaged table counts as no table: a part of it would shrink the test set
@@ -347,7 +352,7 @@ def unusable_runs(item: Headline) -> list[str]:
     for row in item.rows:
         why = row.uncertainty.unusable
         missing = (row.uncertainty.outcomes.missing if row.uncertainty.known
-                   else row.configuration.run_ids)
+                   else list(row.configuration.scored["run_id"]))
         for run in missing:
             found[run[:8]] = f"{run[:8]} ({why[run]})" if why.get(run) else run[:8]
     return [found[run] for run in sorted(found)]

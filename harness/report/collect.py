@@ -262,6 +262,18 @@ class Configuration:
     def run_ids(self) -> list[str]:
         return list(self.runs["run_id"])
 
+    @property
+    def scored(self) -> pd.DataFrame:
+        """The runs with a test top-1 figure: the ones its mean, its n and its intervals are
+        of. A diverged or unfinished run has none, and must not count as a seed."""
+        return self.runs[np.isfinite(self.runs["top1"].to_numpy(dtype=np.float64))]
+
+    @property
+    def left_out(self) -> list[int]:
+        """Seeds of the runs that :attr:`scored` leaves out."""
+        return [int(s) for s in self.runs.loc[~self.runs.index.isin(self.scored.index),
+                                              "seed"].dropna()]
+
 
 @dataclass
 class Benchmark:

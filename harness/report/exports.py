@@ -33,7 +33,10 @@ def summary_frame(headlines: list[Headline], uncertainty: dict[str, dict[str, Un
                 "split_protocol": bench.protocol, "test_coverage": bench.coverage,
                 "model": config.model, "variant": config.variant,
                 "plugin_version": version_label(config.version), "inputs": config.inputs,
-                "n": config.n, "seeds": " ".join(map(str, config.seeds)),
+                # n and seeds as the tables count them: the runs with a test top-1
+                "n": config.stats["top1"].n,
+                "seeds": " ".join(str(int(s)) for s in config.scored["seed"].dropna()),
+                "seeds_left_out": " ".join(map(str, config.left_out)),
                 "run_ids": " ".join(config.run_ids),
                 "headline": config.key in rank, "chosen_on": chosen_on.get(config.key, ""),
                 "rank": rank.get(config.key, ""),
@@ -81,6 +84,8 @@ def _latex_cell(cell) -> str:
         text += f" $\\pm$ {cell.spread}"
     if cell.interval:
         text += f" {{\\scriptsize [{cell.interval.replace('–', ', ')}]}}"
+    if cell.left_out:
+        text += f" {{\\scriptsize ({cell.left_out})}}"
     return text
 
 

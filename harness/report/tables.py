@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 
 from harness.report.collect import (COST_METRICS, TEST_METRICS, VAL_METRICS, Benchmark,
-                                    Metric, version_label)
+                                    Configuration, Metric, version_label)
 from harness.report.headline import CHOSEN_ON, Headline, validation_order
 from harness.report.stats import ALPHA, Interval, PairedTest
 from harness.util.stats import MeanStd
@@ -87,14 +87,15 @@ class Cell:
     interval: str = ""
     low_value: bool = False
     strong: bool = False
+    left_out: str = ""             # "1 seed left out": the mean is of fewer runs than n counts
 
 
 @dataclass
 class TableRow:
     variant: str
     version: str
-    n: int
-    seeds: str
+    n: int                         # the seeds the top-1 mean is of, not every run
+    seeds: str                     # those seeds; any left out, said after them
     cells: list[Cell]
     note: str = ""                 # how the configuration was chosen
     marked: bool = False           # significantly best
@@ -106,8 +107,24 @@ class TableRow:
 TOP5_MIN_VOCAB = 6
 
 
+def left_out(stat: MeanStd, runs: int) -> str:
+    """What a cell says when its mean is of fewer runs than there are: a seed with no value
+    (a diverged or unfinished run) is left out, never counted as zero or as a seed."""
+    if not stat.known or stat.n >= runs:
+        return ""
+    return f"{counted(runs - stat.n, 'seed')} left out"
+
+
+def seeds_text(config: Configuration) -> str:
+    """The seeds the row's n counts, and then those it leaves out."""
+    text = ", ".join(str(int(s)) for s in config.scored["seed"].dropna())
+    if config.left_out:
+        text += f" (left out, no test top-1: {', '.join(map(str, config.left_out))})"
+    return text
+
+
 def _cells(stats: dict[str, MeanStd], uncertainty: Uncertainty | None, columns,
-           strong_top1: bool = False, vocab: int | None = None) -> list[Cell]:
+           strong_top1: bool = False, vocab: int | None = None, runs: int = 0) -> list[Cell]:
     cells = []
     for column in columns:
         metric = column.metric
@@ -119,7 +136,8 @@ def _cells(stats: dict[str, MeanStd], uncertainty: Uncertainty | None, columns,
         cells.append(Cell(plain(stat.mean, metric.kind),
                           spread(stat, metric.kind) if column.with_spread else "",
                           interval(bounds) if stat.known else "", column.low_value,
-                          strong=strong_top1 and metric.key == "top1"))
+                          strong=strong_top1 and metric.key == "top1",
+                          left_out=left_out(stat, runs)))
     return cells
 
 
@@ -135,12 +153,12 @@ def headline_rows(headline: Headline) -> list[TableRow]:
         else:
             note = f"{row.candidates} configurations, no validation figures: most seeds"
         rows.append(TableRow(
-            config.variant, config.version, config.n, ", ".join(map(str, config.seeds)),
+            config.variant, config.version, config.stats["top1"].n, seeds_text(config),
             _cells(config.stats, row.uncertainty, HEADLINE_COLUMNS, row is marked,
-                   headline.benchmark.vocab),
+                   headline.benchmark.vocab, config.n),
             note=note, marked=row is marked, chosen=True,
             missing=row.uncertainty.outcomes.missing if row.uncertainty.known
-            else config.run_ids))
+            else list(config.scored["run_id"])))
     return rows
 
 
@@ -150,10 +168,10 @@ def configuration_rows(benchmark: Benchmark, uncertainty: dict[str, Uncertainty]
     rows = []
     for config in sorted(benchmark.configurations, key=lambda c: (c.model, validation_order(c))):
         rows.append(TableRow(
-            config.variant, version_label(config.version), config.n,
-            ", ".join(map(str, config.seeds)),
+            config.variant, version_label(config.version), config.stats["top1"].n,
+            seeds_text(config),
             _cells(config.stats, uncertainty.get(config.key), ALL_COLUMNS,
-                   vocab=benchmark.vocab),
+                   vocab=benchmark.vocab, runs=config.n),
             chosen=config.key in chosen))
     return rows
 
