@@ -46,6 +46,10 @@ class BadSavedModel(SlrbenchError):
     """A saved model directory that is incomplete, damaged, or from another plugin/version."""
 
 
+class OutOfMemory(SlrbenchError):
+    """A model ran out of memory, most often from sizes given with --set."""
+
+
 class TrackingError(SlrbenchError):
     """The MLflow store cannot be written or read, or a run does not exist."""
 

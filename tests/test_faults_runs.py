@@ -262,3 +262,42 @@ def test_a_uri_no_store_answers_to_is_refused_before_the_data(tmp_path, monkeypa
     assert_cli_error(result, "warehouse://", "sqlite:///mlruns.db")
     assert "signo:" not in result.output, result.output          # no data was read
     assert list(tmp_path.iterdir()) == []
+
+
+# --- a model out of memory ------------------------------------------------------------------
+def test_a_model_out_of_memory_is_one_line_and_a_failed_run(tmp_path):
+    # 10**15 feed-forward units ask for 4e17 bytes in one layer, past any machine's address
+    # space: the allocation fails at once, before a page is touched or anything swaps
+    db = tmp_path / "mlruns.db"
+    result = cli("run", "--model", "spoter", "--dataset", "signo", "--device", "cpu",
+                 "--set", "feedforward=1000000000000000", "--set", "epochs=1",
+                 "--tracking-uri", f"sqlite:///{db}")
+    line = assert_cli_error(result, "model 'spoter' ran out of memory on cpu",
+                            "with --set feedforward=1000000000000000 --set epochs=1")
+    assert "PiB at once" in line, line
+    [run] = runs_in(db)
+    assert run["status"] == "FAILED", run
+    assert run["tags"]["slrbench.error"] == f"OutOfMemory: {line.removeprefix('error: ')}"
+
+
+def test_what_counts_as_out_of_memory():
+    import torch
+
+    from harness.errors import OutOfMemory
+    from harness.run.out_of_memory import OutOfMemoryAsOneLine, is_out_of_memory
+    wrapped = RuntimeError("stage 2 failed")
+    wrapped.__cause__ = MemoryError()                 # a plugin's own error, raised from it
+    for error in (MemoryError(), torch.OutOfMemoryError("CUDA out of memory."), wrapped,
+                  RuntimeError("DefaultCPUAllocator: not enough memory: you tried to "
+                               "allocate 80000000000 bytes")):
+        assert is_out_of_memory(error), error
+    for error in (RuntimeError("mat1 and mat2 shapes cannot be multiplied"),
+                  ValueError("out of memory"), KeyError("memory")):
+        assert not is_out_of_memory(error), error
+    with pytest.raises(OutOfMemory, match=r"^model 'm' ran out of memory on cpu with its "
+                                          r"default options \(no --set given\)"):
+        with OutOfMemoryAsOneLine("m", "cpu", {}):
+            raise MemoryError()
+    with pytest.raises(ValueError):                   # any other error keeps its traceback
+        with OutOfMemoryAsOneLine("m", "cpu", {}):
+            raise ValueError("not memory")

@@ -22,6 +22,7 @@ from harness.data.clips import ClipSet
 from harness.util.config import config_from_dict, config_to_dict, field_names
 from harness.run.loading import load_clipset, make_request, require_inputs
 from harness.errors import BadConfig, BadPlugin, SlrbenchError
+from harness.run.out_of_memory import OutOfMemoryAsOneLine
 from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.util.progress import bar
 from harness.run.resources import PeakMemory, Stopwatch, check_threads, use_threads
@@ -262,7 +263,8 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
     run_name = f"{spec.name}-{config.dataset}-{vocab_size}-s{config.seed}"
     with TrackedRun(config.tracking_uri, experiment, run_name, tags,
                     system_metrics=config.system_metrics) as tracked, \
-            tempfile.TemporaryDirectory(prefix="slrbench-run-") as work:
+            tempfile.TemporaryDirectory(prefix="slrbench-run-") as work, \
+            OutOfMemoryAsOneLine(spec.name, device, config.overrides):
         work_dir = Path(work)
         commit, dirty_files = git_state()
         tracked.log_params({
