@@ -122,14 +122,14 @@ def _parse_sets(items, option: str = "--set") -> dict[str, str]:
 def list_command(model_name: str | None) -> None:
     """List every registered model and dataset (built-in and third-party plugins)."""
     from harness import registry
-    from harness.util.config import describe
+    from harness.util.config import describe, set_text
     if model_name is not None:      # --model "" is an unknown model, not "all of them"
         spec = registry.model(model_name)
         click.echo(f"{spec.name} ({spec.inputs}): {spec.summary}\n\noptions (--set key=value):")
         options = describe(spec.config)
         kind_width = max(10, *(len(kind) for _, kind, _ in options))
         for name, kind, default in options:
-            click.echo(f"  {name:<22} {kind:<{kind_width}} default {default!r}")
+            click.echo(f"  {name:<22} {kind:<{kind_width}} default {set_text(default)}")
         return
     click.echo("models:")
     for spec in registry.models().values():

@@ -38,3 +38,17 @@ def test_listed_types_agree_with_the_set_parser(owner, options):
         if kind.endswith(" or none"):
             parsed = config_from_dict(options, {name: "none"}, owner=owner)
             assert getattr(parsed, name) is None, (owner, name)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_listed_defaults_typed_back_give_the_defaults(model):
+    # printed as Python reprs they read (256, 128) and 'honest', which --set does not take
+    result = CliRunner().invoke(main, ["list", "--model", model], catch_exceptions=False)
+    rows = result.output.split("options (--set key=value):")[1].strip().splitlines()
+    options = registry.model(model).config
+    defaults = {name: default for name, _, default in describe(options)}
+    for row in rows:
+        name, typed = row.split()[0], row.rsplit(" default ", 1)[1]
+        typed = "" if typed == '""' else typed         # what a shell makes of key=""
+        parsed = config_from_dict(options, {name: typed}, owner=model)
+        assert getattr(parsed, name) == defaults[name], (model, row)

@@ -113,6 +113,20 @@ def describe(config_cls: type) -> list[tuple[str, str, Any]]:
     return rows
 
 
+def set_text(value: Any) -> str:
+    """``value`` as one types it after ``--set key=`` to get it back: ``256,128`` for a
+    tuple, ``none``, ``true``; never Python's ``(256, 128)`` or ``'honest'``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return ",".join(set_text(item) for item in value)
+    if value == "":
+        return '""'
+    return str(value)
+
+
 _PLURALS = {int: "ints", float: "floats", str: "strings", bool: "bools"}
 
 
