@@ -248,6 +248,9 @@ def test_a_seed_without_test_figures_counts_in_no_n_interval_or_test(crafted):
     lstm = frame[frame["split_hash"] == split.split_hash].set_index("model").loc["lstm"]
     assert frame.loc[(frame["split_hash"] == split.split_hash) & (frame["rank"] == 1),
                      "difference_top1"].item() == pytest.approx(0.5 - lstm["test_top1_mean"])
+    # its confusions are not summed in either
+    assert re.search(r"spoter \(lr=0\.001\): most confused pairs \(2 runs\)",
+                     _section(crafted["text"], split))
     latex = crafted["files"].tex.read_text(encoding="utf-8")
     assert re.search(r"^spoter \(lr=0\.001\) & 2 & 50\.0 .*\(1 seed left out\)", latex,
                      flags=re.M)

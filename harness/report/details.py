@@ -59,12 +59,13 @@ def curves(artifacts: RunArtifacts, configuration: Configuration) -> CurveView |
 
 def confusion(artifacts: RunArtifacts, configuration: Configuration,
               limits: DetailLimits) -> ConfusionView | None:
-    matrices = [m for m in (artifacts.confusion(r) for r in configuration.run_ids)
-                if m is not None]
+    # the runs the tables count: a diverged seed's confusions would be summed in unseen
+    scored = list(configuration.scored["run_id"])
+    matrices = [m for m in (artifacts.confusion(r) for r in scored) if m is not None]
     matrix = confusions.pooled(matrices)
     if matrix is None:
         return None
-    vocab = artifacts.vocab(configuration.run_ids[0])
+    vocab = artifacts.vocab(scored[0])
     if vocab is None or len(vocab) != len(matrix):
         vocab = [f"class {i}" for i in range(len(matrix))]
     focus = confusions.focus_classes(matrix, limits.confusion_classes)
