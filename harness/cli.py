@@ -142,7 +142,8 @@ def list_command(model_name: str | None) -> None:
 CONFIG_HELP = ("A {0} file (TOML) whose keys are this command's options (split-seed = 1, "
                "[set] stages = 3); options given here override it.")
 METRICS_HELP = ("Also log MLflow's system metrics (CPU, memory, disk, network; "
-                "system/* in the run; needs psutil, extra [system-metrics]).")
+                "system/* in the run; needs psutil, extra [system-metrics]); "
+                "--no-system-metrics turns off a --config file's.")
 
 
 def _options(ctx: click.Context, command: str, config_file: Path | None):
@@ -185,7 +186,7 @@ def _options(ctx: click.Context, command: str, config_file: Path | None):
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for torch (default: torch's own choice).")
-@click.option("--system-metrics", is_flag=True, help=METRICS_HELP)
+@click.option("--system-metrics/--no-system-metrics", default=False, help=METRICS_HELP)
 @click.pass_context
 def run_command(ctx, config_file, model, dataset, vocab, seed, split_seed, epochs, sets,
                 data_dir, data_options, tracking_uri, experiment, device, threads,
@@ -353,8 +354,10 @@ def report_command(experiments, tracking_uri, out, title, sota_path) -> None:
               help="GPUs each Ray task declares.")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
 @click.option("--tracking-uri", default=None, help=TRACKING_HELP)
-@click.option("--dry-run", is_flag=True, help="Show which runs would run or be skipped.")
-@click.option("--system-metrics", is_flag=True, help=METRICS_HELP)
+@click.option("--dry-run/--no-dry-run", default=False,
+              help="Show which runs would run or be skipped (--no-dry-run: run them, "
+                   "though the --config file says dry-run).")
+@click.option("--system-metrics/--no-system-metrics", default=False, help=METRICS_HELP)
 @click.pass_context
 def sweep_command(ctx, config_file, models, datasets, vocabs, seeds, split_seed, epochs, sets,
                   data_dir, data_options, backend, address, max_parallel, cpus_per_run,

@@ -178,3 +178,20 @@ def test_a_typed_set_overrides_the_files_scoped_one(tmp_path):
     assert plans("C=2")["pooled_logreg"].overrides == {"C": "2", "max_iter": "50"}
     assert plans("pooled_logreg.C=3")["pooled_logreg"].overrides["C"] == "3"
     assert plans("keyframe_mlp.stages=2")["pooled_logreg"].overrides["C"] == "0.25"
+
+
+@pytest.mark.slow   # a real sweep
+def test_a_files_switches_are_turned_off_from_the_command_line(tracking_uri, tmp_path):
+    # dry-run = true and system-metrics = true in a file could not be undone when typed
+    grid = tmp_path / "grid.toml"
+    grid.write_text('models = ["pooled_logreg"]\ndataset = "signo"\nvocab = 3\nseeds = [0]\n'
+                    f'tracking_uri = "{tracking_uri}"\ndry-run = true\nsystem-metrics = true\n')
+    assert "1 to run" in invoke("sweep", "--config", grid).output
+    done = invoke("sweep", "--config", grid, "--no-dry-run", "--no-system-metrics")
+    assert done.exit_code == 0, done.output
+    from harness.run.tracking import load_runs
+    [run_id] = load_runs(tracking_uri)["run_id"]
+    assert not [m for m in mlflow_run(tracking_uri, run_id).data.metrics if "system/" in m]
+    from harness.run.tracking import download_artifacts
+    logged = download_artifacts(run_id, "run.toml", tracking_uri, tmp_path / "dl").read_text()
+    assert "system-metrics = false" in logged, logged
