@@ -117,19 +117,31 @@ def _parse_sets(items, option: str = "--set") -> dict[str, str]:
     return parse_set_options(items, option)
 
 
-@main.command("list", short_help="Models and datasets, or one model's options.")
-@click.option("--model", "model_name", default=None, help="Show one model's config options.")
-def list_command(model_name: str | None) -> None:
-    """List every registered model and dataset (built-in and third-party plugins)."""
+@main.command("list", short_help="Models and datasets, or one's options.")
+@click.option("--model", "model_name", default=None, help="Show one model's --set options.")
+@click.option("--dataset", "dataset_name", default=None,
+              help="Show one dataset's --data-option options.")
+def list_command(model_name: str | None, dataset_name: str | None) -> None:
+    """List every registered model and dataset (built-in and third-party plugins), or the
+    options of one."""
     from harness import registry
-    from harness.util.config import describe, set_text
     if model_name is not None:      # --model "" is an unknown model, not "all of them"
         spec = registry.model(model_name)
         click.echo(f"{spec.name} ({spec.inputs}): {spec.summary}\n\noptions (--set key=value):")
-        options = describe(spec.config)
-        kind_width = max(10, *(len(kind) for _, kind, _ in options))
-        for name, kind, default in options:
-            click.echo(f"  {name:<22} {kind:<{kind_width}} default {set_text(default)}")
+        _list_options(spec.config)
+    if dataset_name is not None:
+        if model_name is not None:
+            click.echo()
+        data = registry.dataset(dataset_name)
+        sizes = (f" (--vocab {', '.join(map(str, data.vocab_sizes))})"
+                 if data.vocab_sizes else "")
+        click.echo(f"{data.name}{sizes}: {data.summary}\n")
+        if data.options is None:
+            click.echo("no options (--data-option is refused)")
+        else:
+            click.echo("options (--data-option key=value):")
+            _list_options(data.options)
+    if model_name is not None or dataset_name is not None:
         return
     click.echo("models:")
     for spec in registry.models().values():
@@ -137,6 +149,14 @@ def list_command(model_name: str | None) -> None:
     click.echo("datasets:")
     for spec in registry.datasets().values():
         click.echo(f"  {spec.name:<16} {spec.summary}")
+
+
+def _list_options(config: type) -> None:
+    from harness.util.config import describe, set_text
+    options = describe(config)
+    kind_width = max([10, *(len(kind) for _, kind, _ in options)])
+    for name, kind, default in options:
+        click.echo(f"  {name:<22} {kind:<{kind_width}} default {set_text(default)}")
 
 
 CONFIG_HELP = ("A {0} file (TOML) whose keys are this command's options (split-seed = 1, "

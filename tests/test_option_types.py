@@ -52,3 +52,30 @@ def test_listed_defaults_typed_back_give_the_defaults(model):
         typed = "" if typed == '""' else typed         # what a shell makes of key=""
         parsed = config_from_dict(options, {name: typed}, owner=model)
         assert getattr(parsed, name) == defaults[name], (model, row)
+
+
+DATASETS = sorted(registry.datasets())
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_a_datasets_options_are_listed_and_typed_back_give_the_defaults(dataset):
+    # --data-option keys were listed nowhere but in the README
+    result = CliRunner().invoke(main, ["list", "--dataset", dataset], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    options = registry.dataset(dataset).options
+    if options is None:
+        assert "no options (--data-option is refused)" in result.output
+        return
+    rows = result.output.split("options (--data-option key=value):")[1].strip().splitlines()
+    defaults = {name: default for name, _, default in describe(options)}
+    assert [row.split()[0] for row in rows] == list(defaults)
+    for row in rows:
+        name, typed = row.split()[0], row.rsplit(" default ", 1)[1]
+        typed = "" if typed == '""' else typed
+        parsed = config_from_dict(options, {name: typed}, owner=dataset)
+        assert getattr(parsed, name) == defaults[name], (dataset, row)
+
+
+def test_an_unknown_dataset_to_list_is_one_line():
+    result = CliRunner().invoke(main, ["list", "--dataset", "wlsal"])
+    assert result.exit_code == 2 and "unknown dataset 'wlsal'" in result.output
