@@ -5,6 +5,7 @@ files written here.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -114,6 +115,52 @@ def test_an_fps_that_is_no_frame_rate_is_refused_naming_the_row_and_value(tmp_pa
         landmarks_adapter.load(DatasetRequest(data_dir=tmp_path, cache_dir=tmp_path / "c"))
     index.write_text("file,gloss,fps\na.npy,HELLO,30\nb.npy,NO,29.97\nc.npy,NO,\n")
     assert read_index(tmp_path)["fps"].tolist()[:2] == [30.0, 29.97]  # empty: not given
+
+
+def with_msasl_times(folder: Path, shared: Path) -> pd.DataFrame:
+    """``folder``'s index given real MS-ASL trims (seconds, as `data fetch` writes them; a
+    0.0 start among them), written back and returned."""
+    index = pd.read_csv(folder / "index.csv", dtype=str)
+    records = json.loads((shared / "msasl" / "MSASL_val.json").read_text())[:len(index)]
+    assert any(r["start_time"] == 0 for r in records)
+    index["start_time"] = [str(r["start_time"]) for r in records]
+    index["end_time"] = [str(r["end_time"]) for r in records]
+    index.to_csv(folder / "index.csv", index=False)
+    return index
+
+
+@pytest.mark.parametrize("column", ["start_time", "end_time"])
+@pytest.mark.parametrize("time, shown", [("-0.5", "-0.5"), ("inf", "inf"), ("-inf", "-inf"),
+                                         ("1e400", "inf")])
+def test_a_time_below_0_or_infinite_is_refused_naming_the_row_and_value(
+        landmark_folder, shared, tmp_path, column, time, shown):
+    # accepted without a word: `data extract` kept it in the store as the clip's trim
+    index = with_msasl_times(landmark_folder, shared)
+    assert (read_index(landmark_folder)["start_time"] == index["start_time"].astype(float)).all()
+    index.loc[1, column] = time
+    index.to_csv(landmark_folder / "index.csv", index=False)
+    message = re.escape(f"{landmark_folder / 'index.csv'}: row 3 has {column} {shown}, "
+                        "not a time in the video")
+    with pytest.raises(BadAnnotations, match=message):
+        read_index(landmark_folder)
+    with pytest.raises(BadAnnotations, match=message):
+        plan_extraction(landmark_folder)                              # `data extract`
+    with pytest.raises(BadAnnotations, match=message):                # before a file is read
+        landmarks_adapter.load(DatasetRequest(data_dir=landmark_folder,
+                                              cache_dir=tmp_path / "cache"))
+
+
+def test_times_given_for_some_clips_only_are_read(landmark_folder, shared, tmp_path):
+    # an empty time (not given) stayed NaN as text and failed the repeated-clip check with
+    # a TypeError traceback
+    index = with_msasl_times(landmark_folder, shared)
+    index.loc[2, ["start_time", "end_time"]] = ""
+    index.to_csv(landmark_folder / "index.csv", index=False)
+    read = read_index(landmark_folder)
+    assert read["end_time"].isna().tolist() == [i == 2 for i in range(len(index))]
+    assert len(plan_extraction(landmark_folder).index) == len(index)
+    assert len(landmarks_adapter.load(DatasetRequest(data_dir=landmark_folder,
+                                                     cache_dir=tmp_path / "cache"))) == len(index)
 
 
 def test_trailing_commas_and_windows_of_one_video_are_read(tmp_path):

@@ -26,7 +26,8 @@ from harness.util.paths import inside
 
 INDEX_NAMES = ("index.csv", "labels.csv")       # in this order: the first found is read
 REQUIRED = ("file", "gloss")
-NUMERIC_COLUMNS = ("fps", "start_time", "end_time")
+TIME_COLUMNS = ("start_time", "end_time")
+NUMERIC_COLUMNS = ("fps", *TIME_COLUMNS)
 WINDOW_COLUMNS = ("start_frame", "end_frame")
 TO_THE_END = -1                                 # end_frame of a window that runs to the end
 UNKNOWN_SIGNER = "unknown"
@@ -157,6 +158,7 @@ def normalise_index(index: pd.DataFrame, folder: Path, where: str) -> pd.DataFra
             index[column] = _numbers(index[column], where, column)
     if "fps" in index:
         _refuse_bad_rates(index["fps"], where)
+    _refuse_bad_times(index, where)
     if any(c in index for c in WINDOW_COLUMNS):
         _frame_window(index, where)
     _refuse_repeated_clips(index, where)
@@ -167,7 +169,8 @@ def _refuse_repeated_clips(index: pd.DataFrame, where: str) -> None:
     """One file (and window) listed on two rows under two clip ids would be one recording
     seen twice: it could land in train and in test, and the test would grade memory."""
     same = [c for c in ("path", *WINDOW_COLUMNS, "start_time", "end_time") if c in index]
-    keys = index[same].astype(str).agg("\x1f".join, axis=1)
+    # an empty time stays NaN through astype(str) (pandas 3), and join refused it
+    keys = index[same].astype(str).fillna("").agg("\x1f".join, axis=1)
     repeated = keys[keys.duplicated()]
     if len(repeated):
         first, again = np.flatnonzero((keys == repeated.iloc[0]).to_numpy())[:2]
@@ -240,6 +243,23 @@ def _refuse_bad_rates(fps: pd.Series, where: str) -> None:
         raise BadAnnotations(f"{where}: row {row + 2} has fps {fps.iloc[row]:g}, not a frame "
                              "rate; give the clip's frames per second (above 0), or leave the "
                              "cell empty")
+
+
+def _refuse_bad_times(index: pd.DataFrame, where: str) -> None:
+    """A ``start_time`` or ``end_time`` below 0 or infinite is no moment of a video (a typo,
+    or a tool's "unknown"), yet `data extract` kept it in the store's clip table as the
+    clip's trim. 0 is a time like any other (many MS-ASL clips start there); empty stays
+    allowed: not given."""
+    for column in TIME_COLUMNS:
+        if column not in index:
+            continue
+        times = index[column]
+        bad = times.notna() & ~(np.isfinite(times) & (times >= 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise BadAnnotations(f"{where}: row {row + 2} has {column} {times.iloc[row]:g}, "
+                                 "not a time in the video; give seconds from the video's "
+                                 "start (0 or more), or leave the cell empty")
 
 
 def _frame_window(index: pd.DataFrame, where: str) -> None:
