@@ -1,8 +1,14 @@
 """Dataset adapters on the shipped real data and on user-made folders."""
+from __future__ import annotations
+
+import json
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from harness.adapters import landmarks as landmarks_adapter
 from harness.run.loading import load_clipset, make_request
 from harness.errors import BadAnnotations, BadConfig, DatasetNotFound
 from tests.conftest import make_clip
@@ -82,6 +88,68 @@ def test_landmark_folder_errors_name_the_file(tmp_path):
     pd.DataFrame({"path": ["x.npy"]}).to_csv(tmp_path / "index.csv", index=False)
     with pytest.raises(BadAnnotations, match=r"index.csv: missing columns \['file', 'gloss'\]"):
         load_clipset("landmarks", make_request(data_dir=tmp_path))
+
+
+WLASL_CLIPS = {"book": ("07068", "07069", "07070", "07074"),
+               "drink": ("17709", "17710", "17711", "17712"),
+               "computer": ("12311", "12313", "12314", "12316")}
+
+
+def copied_folder(root, files: dict) -> None:
+    """``{gloss: [real landmark file, ...]}`` copied under ``root`` with an index (each
+    sign's last clip for test): copies, as an index may not point outside its folder."""
+    rows = []
+    for gloss, sources in files.items():
+        for i, source in enumerate(sources):
+            target = root / gloss / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+            rows.append({"file": f"{gloss}/{source.name}", "gloss": gloss,
+                         "split": "test" if i == len(sources) - 1 else "train"})
+    pd.DataFrame(rows).to_csv(root / "index.csv", index=False)
+
+
+def test_a_landmark_folder_lacks_the_parts_none_of_its_files_holds(shared, tmp_path,
+                                                                   monkeypatch):
+    # packed with lacks=(): a model trained on WLASL's hands-only files, given a Holistic
+    # clip, read its pose and face as it never had
+    monkeypatch.setenv("SLRBENCH_DATA_ROOT", str(tmp_path / "data"))
+    hands = {gloss: [shared / "wlasl-hands" / "landmarks" / f"{vid}.npy" for vid in ids]
+             for gloss, ids in WLASL_CLIPS.items()}
+    copied_folder(tmp_path / "hands", hands)
+    clips, _ = load_clipset("landmarks", make_request(data_dir=tmp_path / "hands"))
+    assert clips.lacks == ("pose", "face")
+    assert clips.info.lacks == ("pose", "face")          # what a run saves with its model
+    [store] = (tmp_path / "data" / "cache").glob("landmarks-hands-*")
+    assert json.loads((store / "manifest.json").read_text())["lacks"] == ["pose", "face"]
+
+    # a part held in any frame of any clip is not lacking: one Holistic clip among them
+    listed = pd.read_csv(shared / "asl-signs-sample" / "train.csv")
+    hands["book"].append(shared / "asl-signs-sample" / listed["path"].iloc[0])
+    copied_folder(tmp_path / "mixed", hands)
+    mixed, _ = load_clipset("landmarks", make_request(data_dir=tmp_path / "mixed"))
+    assert mixed.lacks == ()
+
+
+def test_a_landmark_folder_of_holistic_files_lacks_nothing(shared, tmp_path, monkeypatch):
+    monkeypatch.setenv("SLRBENCH_DATA_ROOT", str(tmp_path / "data"))
+    listed = pd.read_csv(shared / "asl-signs-sample" / "train.csv")
+    first, second = listed["participant_id"].unique()[:2]
+
+    def folder(name: str, participants) -> tuple:
+        rows = listed[listed["participant_id"].isin(participants)]
+        copied_folder(tmp_path / name, {
+            sign: [shared / "asl-signs-sample" / path for path in group["path"]]
+            for sign, group in rows.groupby("sign")})
+        # the adapter alone: six clips make too small a split for a run
+        return landmarks_adapter.load(make_request(data_dir=tmp_path / name)).lacks
+
+    assert folder("two", [first, second]) == ()       # one signs with each hand
+    [store] = (tmp_path / "data" / "cache").glob("landmarks-two-*")
+    assert json.loads((store / "manifest.json").read_text())["lacks"] == []
+    # the first signer signs with the right hand alone: the left is unused, not lacking
+    # (blanked at predict time, a left-handed signer's clip would lose its signing hand)
+    assert folder("one", [first]) == ()
 
 
 def test_synthetic_is_deterministic_and_sized_by_vocab():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -648,3 +649,24 @@ def test_a_split_file_without_val_clips_says_its_val_was_carved_from_train(tmp_p
     loaded, manifest = load(write_dataset(tmp_path / "w", clips))
     assert (loaded.meta["split"] == "val").any()
     assert manifest.protocol.endswith("; val carved from train (split seed 0)"), manifest.protocol
+
+
+def test_predict_places_a_hands_files_hands_by_the_rule_its_run_trained_with(shared, tmp_path,
+                                                                            tracking_uri):
+    # predict placed them by `side` whatever the run's rule: under `track` the lone hand of
+    # 17713 (a WLASL100 test clip of "drink") sits in the other slot in 37 of its 91 frames
+    from harness.run.predict import predict_files
+    hands_file = shared / "wlasl-hands" / "landmarks" / "17713.npy"
+    read_by = {rule: tmp_path / f"{rule}.npy" for rule in wlasl.RULES}
+    for rule, path in read_by.items():           # Holistic [T, 543, 3]: read as it is
+        np.save(path, wlasl.read_clip(hands_file, rule)[0])
+    # a run that records no rule (no --data-option) read its files by the default, `side`
+    for rule, options in (("track", ["--data-option", "hand_slots=track"]), ("side", [])):
+        result = CliRunner().invoke(main, ["run", "--model", "pooled_logreg", "--dataset",
+                                           "wlasl", "--vocab", "3", *options,
+                                           "--tracking-uri", tracking_uri])
+        assert result.exit_code == 0, result.output
+        run_id = re.search(r"^run ([0-9a-f]{32}) ", result.output, re.MULTILINE).group(1)
+        ranked = dict(predict_files(run_id, [hands_file, *read_by.values()], tracking_uri))
+        other = next(r for r in wlasl.RULES if r != rule)
+        assert ranked[hands_file] == ranked[read_by[rule]] != ranked[read_by[other]], rule

@@ -5,7 +5,8 @@ The index (``index.csv``, else ``labels.csv``; read by :mod:`harness.data.index`
 optionally ``signer``, ``session``, ``split``, ``fps`` and ``clip_id``. A ``split`` column
 is used as given (validation carved from train with the split seed when it has none);
 without one the clips are split signer-disjointly when there are signers, else stratified
-by class.
+by class. Parts that no frame of any clip holds (the pose and face of hands-only files) are
+the store's ``lacks``, as the signo and wlasl datasets declare theirs.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from harness.specs import DatasetRequest, DatasetSpec
 
 NAME = "landmarks"
 DEFAULT_FPS = 30.0
+CACHE_VERSION = 2            # bump when what a packed folder's store holds changes
 # Bytes of the folder's name in its cache's: a file name holds 255, and the cache's
 # temporary (key, writer's pid and host added) must fit too.
 CACHE_NAME_BYTES = 100
@@ -85,17 +87,21 @@ def load(request: DatasetRequest) -> ClipSet:
         meta = relabel(meta, vocab)
         cut = dict(zip(meta["clip_id"], windows(index)))
         path_of = dict(zip(meta["clip_id"], index["path"]))   # checked inside the folder
-        # keyed by every file it is built from: a replaced landmark file rebuilds the cache
-        key = cache_key(NAME, file_fingerprint(index_file), files_fingerprint(index["path"]))
+        # keyed by every file it is built from: a replaced landmark file rebuilds the cache;
+        # and by the version (stores of version 1 lacked nothing, hands-only files too)
+        key = cache_key(NAME, CACHE_VERSION, file_fingerprint(index_file),
+                        files_fingerprint(index["path"]))
         # the key tells caches apart; the name is only for people reading the cache folder
         # (a folder name of 250 characters was refused as 'File name too long')
         name = root.name.encode()[:CACHE_NAME_BYTES].decode(errors="ignore")
+        # lacking what no file holds (hands-only .npy, Holistic files with no pose): a model
+        # trained on them then predicts a clip with those parts as it trained, without them
         store = cached_store(
             request.cache_dir / f"{NAME}-{name}-{key}",
             lambda path: pack(path, meta.to_dict("records"),
                               lambda row: read_clip(path_of[row["clip_id"]],
                                                     cut[row["clip_id"]]),
-                              vocab, root.name))
+                              vocab, root.name, lacks_unseen=True))
         clips = store.clipset(root.name)
     if "split" not in clips.meta:
         clips.meta["split"] = ""

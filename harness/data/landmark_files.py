@@ -68,9 +68,9 @@ def _numbers(frame: pd.DataFrame, column: str, where: str, whole: bool = False) 
     return numbers.to_numpy(dtype=np.float64)
 
 
-def read_landmark_file(path: Path | str) -> np.ndarray:
-    """One clip from ``.parquet`` (asl-signs schema), ``.npy`` (``[T, 543, 3]``) or ``.pose``,
-    validated."""
+def read_landmark_file(path: Path | str, rule: str = DEFAULT_RULE) -> np.ndarray:
+    """One clip from ``.parquet`` (asl-signs schema), ``.npy`` (see :func:`read_npy`, whose
+    hands of the MediaPipe Hands layout ``rule`` places) or ``.pose``, validated."""
     path = Path(path)
     if not path.exists():
         raise BadLandmarks(f"{path}: no such landmark file")
@@ -103,7 +103,7 @@ def read_landmark_file(path: Path | str) -> np.ndarray:
                                "re-download or re-extract it") from None
         array = parquet_to_array(frame, str(path))
     elif suffix == ".npy":
-        return read_npy(path)[0]
+        return read_npy(path, rule)[0]
     elif suffix == ".pose":
         from harness.data.pose_files import read_pose_file
         return read_pose_file(path)

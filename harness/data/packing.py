@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import BadStore, DatasetNotFound, SlrbenchError
+from harness.data.clips import PARTS
 from harness.util.progress import bar
 from harness.data.store import LandmarkStore, StoreWriter, is_store
 
@@ -113,9 +114,27 @@ def open_dataset_store(path: Path, dataset: str, label: str, splits: Iterable[st
 
 
 def pack(path: Path, rows: list[dict], read: Callable[[dict], np.ndarray], vocab,
-         dataset: str, lacks=(), description: str = "packing landmarks") -> None:
-    """Read every row's clip with ``read`` and write them into one store at ``path``."""
+         dataset: str, lacks=(), description: str = "packing landmarks",
+         lacks_unseen: bool = False) -> None:
+    """Read every row's clip with ``read`` and write them into one store at ``path``.
+
+    ``lacks_unseen``: the store lacks, besides ``lacks``, every part that no frame of any
+    clip holds (both hands only where neither is held), for a dataset that knows its parts
+    only once its files are read.
+    """
+    seen = dict.fromkeys(PARTS, False)
     with StoreWriter(path, vocab, dataset, lacks) as writer, bar(len(rows), description) as progress:
         for row in rows:
-            writer.add(row, read(row))
+            clip = read(row)
+            writer.add(row, clip)
+            if lacks_unseen:
+                for name, part in PARTS.items():
+                    seen[name] = seen[name] or bool(np.isfinite(clip[:, part]).any())
             progress.advance()
+        if lacks_unseen:
+            # the hands are a pair: a one-handed signer's other hand is only unused, and a
+            # model trained with the flip (which swaps them) reads a sign in either
+            if seen["left_hand"] or seen["right_hand"]:
+                seen["left_hand"] = seen["right_hand"] = True
+            writer.lacks += [name for name, found in seen.items()
+                             if not found and name not in writer.lacks]

@@ -10,9 +10,10 @@ import pandas as pd
 from harness.data.clips import PARTS, ArrayLandmarks, ClipSet
 from harness.errors import BadConfig, BadLandmarks, BadSavedModel, BadVideo
 from harness.extract.pipeline import extract_videos
+from harness.data.hands import DEFAULT_RULE
 from harness.data.landmark_files import read_landmark_file
 from harness.run.resources import use_threads
-from harness.run.tracking import LoadedModel, opened_model
+from harness.run.tracking import LoadedModel, hand_rule, opened_model
 from harness.data.index import LANDMARK_SUFFIXES, VIDEO_SUFFIXES
 from harness.extract.video_io import frame_files
 
@@ -105,12 +106,14 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
     return expanded
 
 
-def read_inputs(paths: Iterable[Path], verbose: bool = False) -> list[tuple[Path, np.ndarray]]:
-    """Landmarks of every input: read from landmark files, extracted from videos."""
+def read_inputs(paths: Iterable[Path], verbose: bool = False, rule: str = DEFAULT_RULE
+                ) -> list[tuple[Path, np.ndarray]]:
+    """Landmarks of every input: read from landmark files (the hands of Hands-layout files
+    placed by ``rule``), extracted from videos."""
     paths = expand_inputs(paths)
     videos = [p for p in paths if is_video(p)]
     extracted = dict(zip(videos, extract_videos(videos, verbose))) if videos else {}
-    return [(p, extracted[p] if p in extracted else read_landmark_file(p)) for p in paths]
+    return [(p, extracted[p] if p in extracted else read_landmark_file(p, rule)) for p in paths]
 
 
 def top_glosses(proba: np.ndarray, vocab, top: int) -> list[list[tuple[str, float]]]:
@@ -139,7 +142,7 @@ def predict_files(run_id: str, paths: Iterable[Path], tracking_uri: str | None =
             expanded = expand_inputs(paths)
             ranked = rank_videos(loaded, expanded, top)
         else:
-            inputs = read_inputs(paths, verbose)
+            inputs = read_inputs(paths, verbose, hand_rule(run_id, tracking_uri))
             expanded = [path for path, _ in inputs]
             ranked = rank(loaded, [array for _, array in inputs], top,
                           [str(path) for path in expanded])

@@ -27,8 +27,9 @@ from harness.run.metrics import confusion_matrix, evaluate, percentiles_ms
 from harness.util.progress import bar
 from harness.run.resources import PeakMemory, Stopwatch, check_threads, use_threads
 from harness.specs import CountsParameters, DeclaresInputs, Explains, OracleSelects, RunContext
-from harness.run.tracking import (MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun, check_store,
-                                  experiment_name, git_state, machine, package_versions)
+from harness.run.tracking import (DATA_OPTION, MODEL_ARTIFACT, MODEL_INFO, TAG, TrackedRun,
+                                  check_store, experiment_name, git_state, machine,
+                                  package_versions)
 from harness.run.lineage import log_lineage, log_run_file
 from harness.run.mlflow_model import add_mlflow_model
 
@@ -277,7 +278,7 @@ def run_experiment(config: RunConfig, on_event: Callable[[str], None] | None = N
             "plugin.version": spec.version, "plugin.name": origin.plugin,
             "plugin.distribution": origin.package,
             "data_dir": str(Path(config.data_dir).resolve()) if config.data_dir else "",
-            **{f"data_option.{k}": v for k, v in config.data_options.items()},
+            **{f"{DATA_OPTION}{k}": v for k, v in config.data_options.items()},
             **clips.notes.get("params", {}),  # what the adapter found, e.g. coverage.*
             **{f"config.{k}": v for k, v in config_to_dict(plugin_config).items()},
             **{f"version.{k}": v for k, v in package_versions().items()},

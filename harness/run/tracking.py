@@ -25,6 +25,7 @@ from harness.util.atomic import temporary_beside
 from harness.util.paths import project_root
 
 TAG = "slrbench."
+DATA_OPTION = "data_option."    # a run's --data-option key=value, logged as a param
 MODEL_ARTIFACT = "model"
 MODEL_INFO = "slrbench.json"
 PACKAGES = ("slrbench", "torch", "numpy", "pandas", "scikit-learn", "mlflow", "mediapipe",
@@ -609,6 +610,17 @@ def opened_model(run_id: str, uri: str | None = None) -> Iterator["LoadedModel"]
     with tempfile.TemporaryDirectory(prefix="slrbench-model-") as folder:
         yield load_model_directory(download_artifacts(run_id, MODEL_ARTIFACT, uri,
                                                       Path(folder)), f"run {run_id}")
+
+
+def hand_rule(run_id: str, uri: str | None = None) -> str:
+    """The rule (:mod:`harness.data.hands`) that placed the hands of the Hands-layout files
+    the run trained on: its ``--data-option hand_slots`` (the wlasl dataset's), else the
+    default, by which every other dataset reads such files. ``predict`` reads new files by
+    it: the model learned each hand in the slot its training files' rule put it in."""
+    from harness.data.hands import DEFAULT_RULE, RULES
+    mlflow_client, _ = client(uri)
+    rule = mlflow_client.get_run(run_id).data.params.get(f"{DATA_OPTION}hand_slots")
+    return rule if rule in RULES else DEFAULT_RULE
 
 
 @dataclass
