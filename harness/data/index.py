@@ -237,12 +237,8 @@ def _refuse_bad_rates(fps: pd.Series, where: str) -> None:
     a model that reads the rate (keyframe_mlp's velocities are per second) put its own
     default in its place without a word. Empty stays allowed: the video's own rate, else
     the dataset's default, is used."""
-    bad = fps.notna() & ~(np.isfinite(fps) & (fps > 0))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise BadAnnotations(f"{where}: row {row + 2} has fps {fps.iloc[row]:g}, not a frame "
-                             "rate; give the clip's frames per second (above 0), or leave the "
-                             "cell empty")
+    _refuse_outside(fps, fps > 0, where, "fps", "not a frame rate; give the clip's frames "
+                    "per second (above 0), or leave the cell empty")
 
 
 def _refuse_bad_times(index: pd.DataFrame, where: str) -> None:
@@ -251,15 +247,19 @@ def _refuse_bad_times(index: pd.DataFrame, where: str) -> None:
     clip's trim. 0 is a time like any other (many MS-ASL clips start there); empty stays
     allowed: not given."""
     for column in TIME_COLUMNS:
-        if column not in index:
-            continue
-        times = index[column]
-        bad = times.notna() & ~(np.isfinite(times) & (times >= 0))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise BadAnnotations(f"{where}: row {row + 2} has {column} {times.iloc[row]:g}, "
-                                 "not a time in the video; give seconds from the video's "
-                                 "start (0 or more), or leave the cell empty")
+        if column in index:
+            _refuse_outside(index[column], index[column] >= 0, where, column,
+                            "not a time in the video; give seconds from the video's start "
+                            "(0 or more), or leave the cell empty")
+
+
+def _refuse_outside(values: pd.Series, allowed: pd.Series, where: str, column: str,
+                    why: str) -> None:
+    """The first row whose value is given but not finite and ``allowed``, in one line."""
+    bad = values.notna() & ~(np.isfinite(values) & allowed)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise BadAnnotations(f"{where}: row {row + 2} has {column} {values.iloc[row]:g}, {why}")
 
 
 def _frame_window(index: pd.DataFrame, where: str) -> None:
