@@ -51,7 +51,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness.data.packing import cache_key, cached_store, file_fingerprint, open_dataset_store
+from harness.data.packing import (PartsSeen, cache_key, cached_store, file_fingerprint,
+                                  open_dataset_store)
 from harness.data.clips import PARTS, SPLITS, ClipSet
 # hand_seen and place_hands are wlasl's rule by name, in its tests too: re-exported
 from harness.data.hands import MISSING, RULES, hand_seen, place_hands  # noqa: F401
@@ -348,7 +349,7 @@ def _pack(path: Path, rows: pd.DataFrame, vocab: list[str], source: Source, rule
     A file shorter than its window keeps the frames it has; one with no frame or no hand
     left in its window is left out and counted (manifest ``left_out``).
     """
-    ever_seen = {name: False for name in PARTS}
+    seen = PartsSeen()
     left_out: list[str] = []
     placed = 0
     cuts = [(0, None)] * len(rows) if source.trimmed else windows(rows)
@@ -360,12 +361,11 @@ def _pack(path: Path, rows: pd.DataFrame, vocab: list[str], source: Source, rule
             if len(window) == 0 or np.isnan(window).all():
                 left_out.append(row["clip_id"])
             else:
-                for name, part in PARTS.items():
-                    ever_seen[name] |= bool(np.isfinite(window[:, part]).any())
+                seen.add(window)
                 writer.add({**row, "source": where}, window)
                 placed += by_rule
             progress.advance()
-        writer.lacks = [name for name, seen in ever_seen.items() if not seen]
+        writer.lacks = seen.lacking()
         writer.extra.update({"left_out": left_out, "placed_by_rule": placed})
 
 

@@ -118,23 +118,37 @@ def pack(path: Path, rows: list[dict], read: Callable[[dict], np.ndarray], vocab
          lacks_unseen: bool = False) -> None:
     """Read every row's clip with ``read`` and write them into one store at ``path``.
 
-    ``lacks_unseen``: the store lacks, besides ``lacks``, every part that no frame of any
-    clip holds (both hands only where neither is held), for a dataset that knows its parts
-    only once its files are read.
+    ``lacks_unseen``: the store lacks, besides ``lacks``, what :class:`PartsSeen` finds no
+    clip held, for a dataset that knows its parts only once its files are read.
     """
-    seen = dict.fromkeys(PARTS, False)
+    seen = PartsSeen()
     with StoreWriter(path, vocab, dataset, lacks) as writer, bar(len(rows), description) as progress:
         for row in rows:
             clip = read(row)
             writer.add(row, clip)
             if lacks_unseen:
-                for name, part in PARTS.items():
-                    seen[name] = seen[name] or bool(np.isfinite(clip[:, part]).any())
+                seen.add(clip)
             progress.advance()
         if lacks_unseen:
-            # the hands are a pair: a one-handed signer's other hand is only unused, and a
-            # model trained with the flip (which swaps them) reads a sign in either
-            if seen["left_hand"] or seen["right_hand"]:
-                seen["left_hand"] = seen["right_hand"] = True
-            writer.lacks += [name for name, found in seen.items()
-                             if not found and name not in writer.lacks]
+            writer.lacks += [name for name in seen.lacking() if name not in writer.lacks]
+
+
+class PartsSeen:
+    """Which Holistic parts any of a dataset's clips held; the others are what it lacks.
+
+    The hands are a pair: a one-handed signer's other hand is only unused, and a model
+    trained with the flip (which swaps them) reads a sign in either, so neither is lacking
+    while one is held.
+    """
+
+    def __init__(self):
+        self.seen = dict.fromkeys(PARTS, False)
+
+    def add(self, clip: np.ndarray) -> None:
+        for name, part in PARTS.items():
+            self.seen[name] = self.seen[name] or bool(np.isfinite(clip[:, part]).any())
+
+    def lacking(self) -> list[str]:
+        hands = self.seen["left_hand"] or self.seen["right_hand"]
+        return [name for name, found in self.seen.items()
+                if not (found or (hands and name in ("left_hand", "right_hand")))]
