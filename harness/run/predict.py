@@ -10,10 +10,10 @@ import pandas as pd
 from harness.data.clips import PARTS, ArrayLandmarks, ClipSet
 from harness.errors import BadConfig, BadLandmarks, BadSavedModel, BadVideo
 from harness.extract.pipeline import extract_videos
-from harness.data.hands import DEFAULT_RULE
+from harness.data.hands import DEFAULT_RULE, RULES
 from harness.data.landmark_files import read_landmark_file
 from harness.run.resources import use_threads
-from harness.run.tracking import LoadedModel, hand_rule, opened_model
+from harness.run.tracking import DATA_OPTION, LoadedModel, client, opened_model
 from harness.data.index import LANDMARK_SUFFIXES, VIDEO_SUFFIXES
 from harness.extract.video_io import frame_files
 
@@ -129,6 +129,16 @@ def rank_videos(loaded: LoadedModel, paths: list[Path], top: int) -> list[list[t
         raise BadVideo(f"{not_video[0]}: this run's model reads videos, not landmark files")
     clips = clipset_from_videos(paths, loaded.vocab, cache_dir() / "videos")
     return top_glosses(probabilities(loaded, clips, [str(p) for p in paths]), loaded.vocab, top)
+
+
+def hand_rule(run_id: str, uri: str | None = None) -> str:
+    """The rule (:mod:`harness.data.hands`) that placed the hands of the Hands-layout files
+    the run trained on: its ``--data-option hand_slots`` (the wlasl dataset's), else the
+    default, by which every other dataset reads such files. ``predict`` reads new files by
+    it: the model learned each hand in the slot its training files' rule put it in."""
+    mlflow_client, _ = client(uri)
+    rule = mlflow_client.get_run(run_id).data.params.get(f"{DATA_OPTION}hand_slots")
+    return rule if rule in RULES else DEFAULT_RULE
 
 
 def predict_files(run_id: str, paths: Iterable[Path], tracking_uri: str | None = None,

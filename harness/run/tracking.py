@@ -612,17 +612,6 @@ def opened_model(run_id: str, uri: str | None = None) -> Iterator["LoadedModel"]
                                                       Path(folder)), f"run {run_id}")
 
 
-def hand_rule(run_id: str, uri: str | None = None) -> str:
-    """The rule (:mod:`harness.data.hands`) that placed the hands of the Hands-layout files
-    the run trained on: its ``--data-option hand_slots`` (the wlasl dataset's), else the
-    default, by which every other dataset reads such files. ``predict`` reads new files by
-    it: the model learned each hand in the slot its training files' rule put it in."""
-    from harness.data.hands import DEFAULT_RULE, RULES
-    mlflow_client, _ = client(uri)
-    rule = mlflow_client.get_run(run_id).data.params.get(f"{DATA_OPTION}hand_slots")
-    return rule if rule in RULES else DEFAULT_RULE
-
-
 @dataclass
 class LoadedModel:
     spec: Any
