@@ -256,7 +256,8 @@ class Configuration:
 
     @property
     def seeds(self) -> list[int]:
-        return [int(s) for s in self.runs["seed"].dropna()]
+        """Seeds of the runs :attr:`scored` holds: those its n counts."""
+        return [int(s) for s in self.scored["seed"].dropna()]
 
     @property
     def run_ids(self) -> list[str]:
@@ -266,13 +267,15 @@ class Configuration:
     def scored(self) -> pd.DataFrame:
         """The runs with a test top-1 figure: the ones its mean, its n and its intervals are
         of. A diverged or unfinished run has none, and must not count as a seed."""
-        return self.runs[np.isfinite(self.runs["top1"].to_numpy(dtype=np.float64))]
+        return self.runs[self._has_top1()]
 
     @property
     def left_out(self) -> list[int]:
         """Seeds of the runs that :attr:`scored` leaves out."""
-        return [int(s) for s in self.runs.loc[~self.runs.index.isin(self.scored.index),
-                                              "seed"].dropna()]
+        return [int(s) for s in self.runs.loc[~self._has_top1(), "seed"].dropna()]
+
+    def _has_top1(self) -> np.ndarray:
+        return np.isfinite(self.runs["top1"].to_numpy(dtype=np.float64))
 
 
 @dataclass

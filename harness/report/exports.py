@@ -35,7 +35,7 @@ def summary_frame(headlines: list[Headline], uncertainty: dict[str, dict[str, Un
                 "plugin_version": version_label(config.version), "inputs": config.inputs,
                 # n and seeds as the tables count them: the runs with a test top-1
                 "n": config.stats["top1"].n,
-                "seeds": " ".join(str(int(s)) for s in config.scored["seed"].dropna()),
+                "seeds": " ".join(map(str, config.seeds)),
                 "seeds_left_out": " ".join(map(str, config.left_out)),
                 "run_ids": " ".join(config.run_ids),
                 "headline": config.key in rank, "chosen_on": chosen_on.get(config.key, ""),

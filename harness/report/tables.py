@@ -117,7 +117,7 @@ def left_out(stat: MeanStd, runs: int) -> str:
 
 def seeds_text(config: Configuration) -> str:
     """The seeds the row's n counts, and then those it leaves out."""
-    text = ", ".join(str(int(s)) for s in config.scored["seed"].dropna())
+    text = ", ".join(map(str, config.seeds))
     if config.left_out:
         text += f" (left out, no test top-1: {', '.join(map(str, config.left_out))})"
     return text
