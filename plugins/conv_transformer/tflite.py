@@ -153,16 +153,31 @@ def _sidecar(model) -> dict:
     return {"signatures": entry_points, **graph_description(model)}
 
 
+KERNELS = ("xnnpack", "builtin")
+
+
 class TfliteRunner:
     """An exported file loaded once in the LiteRT interpreter on one thread; a raw
     ``[T, 543, 3]`` clip in, its ``[classes]`` probabilities out, through the signature
-    meant for its length."""
+    meant for its length.
 
-    def __init__(self, path: Path, max_frames: int):
-        from ai_edge_litert.interpreter import Interpreter
+    ``kernels``: ``xnnpack``, LiteRT's default and what a device runs, whose kernels are
+    picked for the CPU it finds; ``builtin``, LiteRT's own kernels without the XNNPACK
+    delegate, the same arithmetic on every CPU. The default interpreter on one CI host
+    disagreed with PyTorch on some real clips, which no CPU at hand reproduced, so the
+    parity test holds the built-in kernels to PyTorch's answers and reports the default's
+    agreement on the CPU it runs on."""
 
+    def __init__(self, path: Path, max_frames: int, kernels: str = "xnnpack"):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {KERNELS}, not {kernels!r}")
+        resolver = (OpResolverType.AUTO if kernels == "xnnpack"
+                    else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         self.max_frames = max_frames
-        interpreter = Interpreter(model_path=str(path), num_threads=1)
+        interpreter = Interpreter(model_path=str(path), num_threads=1,
+                                  experimental_op_resolver_type=resolver)
         self.runners = {sig.name: interpreter.get_signature_runner(sig.name)
                         for sig in signatures(max_frames)}
 
@@ -172,7 +187,7 @@ class TfliteRunner:
         return next(iter(result.values()))[0].copy()
 
 
-def tflite_predict_proba(path: Path, clips: list[np.ndarray], max_frames: int
-                         ) -> np.ndarray:
+def tflite_predict_proba(path: Path, clips: list[np.ndarray], max_frames: int,
+                         kernels: str = "xnnpack") -> np.ndarray:
     """Run an exported file on raw ``[T, 543, 3]`` clips, one at a time."""
-    return answers(TfliteRunner(path, max_frames), clips)
+    return answers(TfliteRunner(path, max_frames, kernels), clips)
