@@ -6,7 +6,7 @@ TFLite, and each runtime answers the same real clips: signo's test clips, each p
 twice in a row to 60 frames, and the same clips stretched to 256 frames (the longest the
 model reads). Per runtime: file size, p50 / p95 milliseconds per clip on one thread, and
 agreement with PyTorch (top-1 equal, largest probability difference). TFLite runs
-twice: through LiteRT's default XNNPACK kernels and through its built-in kernels.
+twice: through LiteRT's default XNNPACK kernels and through its reference kernels.
 
 Targets (issue: the landmark state-of-the-art model): under 10 ms per 60-frame clip on one
 core, a file under 40 MB, exported answers within 1e-4 of PyTorch's.
@@ -66,13 +66,13 @@ def main() -> None:
                  "tflite": model.export(Path(folder) / "m.tflite", "tflite")}
         weights = Path(folder) / "weights"
         model.save(weights)
-        # LiteRT twice: its default XNNPACK kernels (chosen for the CPU) and its built-in
+        # LiteRT twice: its default XNNPACK kernels (chosen for the CPU) and its reference
         # ones (the same arithmetic everywhere), which the parity test holds
         runners = {"onnx": (OnnxRunner(files["onnx"]), files["onnx"]),
                    "tflite": (TfliteRunner(files["tflite"], config.max_frames),
                               files["tflite"]),
-                   "tflite-builtin": (TfliteRunner(files["tflite"], config.max_frames,
-                                                   kernels="builtin"), files["tflite"])}
+                   "tflite-reference": (TfliteRunner(files["tflite"], config.max_frames,
+                                                     kernels="reference"), files["tflite"])}
         for frames in (60, 256):
             batch = [stretched(np.concatenate([c, c]), frames) for c in picked]
             torch_proba, torch_ms = timed(

@@ -486,7 +486,7 @@ def test_tflite_export_gives_the_torch_answers_on_real_clips(signo_runs, tmp_pat
     raw += holistic
     expected = np.concatenate([expected, model.predict_rows([model.rows(select(c))
                                                              for c in blanked])])
-    got = tflite_predict_proba(out, raw, model.config.max_frames, kernels="builtin")
+    got = tflite_predict_proba(out, raw, model.config.max_frames, kernels="reference")
     default = tflite_predict_proba(out, raw, model.config.max_frames)
     where = (f"on {_cpu()}; LiteRT's default kernels: top-1 differs on clips "
              f"{np.nonzero(default.argmax(1) != expected.argmax(1))[0].tolist()}, largest "
@@ -497,7 +497,7 @@ def test_tflite_export_gives_the_torch_answers_on_real_clips(signo_runs, tmp_pat
     # clips that no CPU at hand reproduced, so they are reported, with the CPU, not held.
     if (default.argmax(1) != expected.argmax(1)).any() or \
             np.abs(default - expected).max() > 1e-4:
-        warnings.warn(f"the built-in kernels agree with PyTorch {where}")
+        warnings.warn(f"the reference kernels agree with PyTorch {where}")
 
 
 def _cpu() -> str:
@@ -513,5 +513,5 @@ def _cpu() -> str:
 
 def test_tflite_runner_names_the_kernels_it_takes(tmp_path):
     from plugins.conv_transformer.tflite import TfliteRunner
-    with pytest.raises(ValueError, match="'xnnpack', 'builtin'"):
+    with pytest.raises(ValueError, match="'xnnpack', 'reference'"):
         TfliteRunner(tmp_path / "any.tflite", 80, kernels="gpu")

@@ -153,7 +153,7 @@ def _sidecar(model) -> dict:
     return {"signatures": entry_points, **graph_description(model)}
 
 
-KERNELS = ("xnnpack", "builtin")
+KERNELS = ("xnnpack", "reference")
 
 
 class TfliteRunner:
@@ -162,11 +162,11 @@ class TfliteRunner:
     meant for its length.
 
     ``kernels``: ``xnnpack``, LiteRT's default and what a device runs, whose kernels are
-    picked for the CPU it finds; ``builtin``, LiteRT's own kernels without the XNNPACK
-    delegate, the same arithmetic on every CPU. The default interpreter on one CI host
-    disagreed with PyTorch on some real clips, which no CPU at hand reproduced, so the
-    parity test holds the built-in kernels to PyTorch's answers and reports the default's
-    agreement on the CPU it runs on."""
+    picked for the CPU it finds; ``reference``, LiteRT's plain C++ reference kernels, the
+    same arithmetic on every CPU. The default interpreter on one CI host disagreed with
+    PyTorch on some real clips of a file that converts byte for byte the same here, which
+    no CPU at hand reproduced; so the parity test holds the reference kernels to PyTorch's
+    answers and reports the default's agreement on the CPU it runs on."""
 
     def __init__(self, path: Path, max_frames: int, kernels: str = "xnnpack"):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -174,7 +174,7 @@ class TfliteRunner:
         if kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {KERNELS}, not {kernels!r}")
         resolver = (OpResolverType.AUTO if kernels == "xnnpack"
-                    else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+                    else OpResolverType.BUILTIN_REF)
         self.max_frames = max_frames
         interpreter = Interpreter(model_path=str(path), num_threads=1,
                                   experimental_op_resolver_type=resolver)
