@@ -508,7 +508,12 @@ def _cpu() -> str:
                  if line.startswith("model name")), "an unknown CPU")
     flags = next((line.split(":", 1)[1].split() for line in lines
                   if line.startswith("flags")), [])
-    return f"{name} ({' '.join(f for f in flags if f.startswith(('avx', 'amx', 'fma')))})"
+    # a virtual machine's name is often generic; family and model tell the generation
+    family, model = (next((line.split(":", 1)[1].strip() for line in lines
+                           if line.split(":")[0].strip() == key), "?")
+                     for key in ("cpu family", "model"))
+    return (f"{name}, family {family} model {model} "
+            f"({' '.join(f for f in flags if f.startswith(('avx', 'amx', 'fma')))})")
 
 
 def test_tflite_runner_names_the_kernels_it_takes(tmp_path):
