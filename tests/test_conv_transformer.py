@@ -488,32 +488,30 @@ def test_tflite_export_gives_the_torch_answers_on_real_clips(signo_runs, tmp_pat
                                                              for c in blanked])])
     got = tflite_predict_proba(out, raw, model.config.max_frames, kernels="reference")
     default = tflite_predict_proba(out, raw, model.config.max_frames)
-    where = (f"on {_cpu()}; LiteRT's default kernels: top-1 differs on clips "
-             f"{np.nonzero(default.argmax(1) != expected.argmax(1))[0].tolist()}, largest "
-             f"difference {np.abs(default - expected).max():.2g}")
+    differ = np.nonzero(default.argmax(1) != expected.argmax(1))[0].tolist()
+    largest = float(np.abs(default - expected).max())
+    where = (f"on {_cpu()}; LiteRT's default kernels: top-1 differs on clips {differ}, "
+             f"largest difference {largest:.2g}")
     np.testing.assert_array_equal(got.argmax(1), expected.argmax(1), err_msg=where)
     np.testing.assert_allclose(got, expected, atol=1e-4, err_msg=where)
     # The default (XNNPACK) kernels are the CPU's choice: one CI host's disagreed on some
     # clips that no CPU at hand reproduced, so they are reported, with the CPU, not held.
-    if (default.argmax(1) != expected.argmax(1)).any() or \
-            np.abs(default - expected).max() > 1e-4:
+    if differ or largest > 1e-4:
         warnings.warn(f"the reference kernels agree with PyTorch {where}")
 
 
 def _cpu() -> str:
-    """This machine's CPU model and SIMD extensions, from /proc/cpuinfo where there is one."""
+    """This machine's CPU: model name, family and model numbers (a virtual machine's name is
+    often generic; the numbers tell the generation) and SIMD extensions, from /proc/cpuinfo
+    where there is one."""
     info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.exists() else []
-    name = next((line.split(":", 1)[1].strip() for line in lines
-                 if line.startswith("model name")), "an unknown CPU")
-    flags = next((line.split(":", 1)[1].split() for line in lines
-                  if line.startswith("flags")), [])
-    # a virtual machine's name is often generic; family and model tell the generation
-    family, model = (next((line.split(":", 1)[1].strip() for line in lines
-                           if line.split(":")[0].strip() == key), "?")
-                     for key in ("cpu family", "model"))
-    return (f"{name}, family {family} model {model} "
-            f"({' '.join(f for f in flags if f.startswith(('avx', 'amx', 'fma')))})")
+    fields: dict[str, str] = {}
+    for line in info.read_text().splitlines() if info.exists() else []:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())     # the first CPU's
+    simd = [f for f in fields.get("flags", "").split() if f.startswith(("avx", "amx", "fma"))]
+    return (f"{fields.get('model name', 'an unknown CPU')}, family "
+            f"{fields.get('cpu family', '?')} model {fields.get('model', '?')} ({' '.join(simd)})")
 
 
 def test_tflite_runner_names_the_kernels_it_takes(tmp_path):
