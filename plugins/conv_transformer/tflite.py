@@ -153,7 +153,8 @@ def _sidecar(model) -> dict:
     return {"signatures": entry_points, **graph_description(model)}
 
 
-KERNELS = ("xnnpack", "reference")
+# what each ``kernels`` name asks LiteRT for (an OpResolverType member)
+RESOLVERS = {"xnnpack": "AUTO", "reference": "BUILTIN_REF"}
 
 
 class TfliteRunner:
@@ -171,10 +172,9 @@ class TfliteRunner:
     def __init__(self, path: Path, max_frames: int, kernels: str = "xnnpack"):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        if kernels not in KERNELS:
-            raise ValueError(f"kernels must be one of {KERNELS}, not {kernels!r}")
-        resolver = (OpResolverType.AUTO if kernels == "xnnpack"
-                    else OpResolverType.BUILTIN_REF)
+        if kernels not in RESOLVERS:
+            raise ValueError(f"kernels must be one of {tuple(RESOLVERS)}, not {kernels!r}")
+        resolver = getattr(OpResolverType, RESOLVERS[kernels])
         self.max_frames = max_frames
         interpreter = Interpreter(model_path=str(path), num_threads=1,
                                   experimental_op_resolver_type=resolver)
